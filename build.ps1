@@ -1,0 +1,122 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates QueueCtl.
+.DESCRIPTION
+    Tasks (run in the order given):
+      Build    Stages a complete module folder at out/QueueCtl (assemblies, native SQLite for every claimed platform,
+               manifest, formats, help, the queuectl launcher).
+      Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh.
+      Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
+      Clean    Remove out/ and every bin/ and obj/ folder.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester tag filter for the Test task, e.g. -Tag Crash.
+    [string[]] $Tag
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleDir = Join-Path $Out 'QueueCtl'
+# The platforms whose native SQLite the module ships and resolves at load time.
+$NativeRids = 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64',
+              'osx-x64', 'osx-arm64', 'win-x64', 'win-x86', 'win-arm64'
+
+function Invoke-Native {
+    # Runs a native command and stops the build when it fails. Plain $args, so '-o' and friends pass through untouched.
+    $FilePath, $Arguments = $args
+    $Arguments = @($Arguments | ForEach-Object { $_ })
+    Write-Host "> $FilePath $($Arguments -join ' ')" -ForegroundColor DarkGray
+    & $FilePath @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-PwshCommand {
+    # The command line that starts this same PowerShell: 'pwsh', or 'dotnet <pwsh.dll>' when run as a .NET tool.
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { return @($process, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($process)
+}
+
+function Invoke-ChildPwsh {
+    # Runs a script in a child pwsh: a loaded binary module locks its DLL, so tests never load it into the build session.
+    param([Parameter(Mandatory)][string] $Script, [string[]] $Arguments = @())
+    $pwsh = @(Get-PwshCommand)
+    $exe = $pwsh[0]
+    $prefix = @($pwsh | Select-Object -Skip 1)
+    Invoke-Native $exe @prefix -NoLogo -NoProfile -NonInteractive -File $Script @Arguments
+}
+
+function Get-NuGetPackagesFolder {
+    $line = & dotnet nuget locals global-packages --list
+    if ($LASTEXITCODE -ne 0) { throw 'dotnet nuget locals failed.' }
+    return ($line -replace '^global-packages:\s*', '').Trim()
+}
+
+function Invoke-Build {
+    $publish = Join-Path $Out 'publish'
+    if (Test-Path $publish) { Remove-Item $publish -Recurse -Force }
+    Invoke-Native dotnet publish (Join-Path $Root 'src/QueueCtl.PowerShell/QueueCtl.PowerShell.csproj') -c $Configuration -o $publish --nologo
+
+    if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
+    $null = New-Item -ItemType Directory $ModuleDir
+    Get-ChildItem $publish -Filter '*.dll' | Copy-Item -Destination $ModuleDir
+    foreach ($rid in $NativeRids) {
+        $native = Join-Path $publish "runtimes/$rid/native"
+        if (-not (Test-Path $native)) { throw "The SQLite package has no native library for $rid." }
+        $target = Join-Path $ModuleDir "runtimes/$rid/native"
+        $null = New-Item -ItemType Directory $target -Force
+        Copy-Item (Join-Path $native '*') $target
+    }
+    Copy-Item (Join-Path $Root 'QueueCtl.psd1') $ModuleDir
+    $moduleFiles = Join-Path $Root 'src/QueueCtl.PowerShell/Module'
+    if (Test-Path $moduleFiles) { Copy-Item (Join-Path $moduleFiles '*') $ModuleDir -Recurse }
+    foreach ($file in 'LICENSE', 'README.md', 'CHANGELOG.md') {
+        if (Test-Path (Join-Path $Root $file)) { Copy-Item (Join-Path $Root $file) $ModuleDir }
+    }
+    Remove-Item $publish -Recurse -Force
+    Write-Host "Staged module: $ModuleDir" -ForegroundColor Green
+}
+
+function Invoke-Test {
+    Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
+    Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
+    $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
+    $arguments = @('-ModulePath', $ModuleDir, '-PesterPath', $pester)
+    if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
+    Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
+}
+
+function Invoke-Demo {
+    Invoke-ChildPwsh (Join-Path $Root 'demo/Demo.ps1') @('-ModulePath', $ModuleDir)
+}
+
+function Invoke-Clean {
+    if (Test-Path $Out) { Remove-Item $Out -Recurse -Force }
+    Get-ChildItem $Root -Directory -Recurse -Include bin, obj |
+        Where-Object FullName -NotMatch '[\\/]\.git[\\/]' |
+        Remove-Item -Recurse -Force
+}
+
+foreach ($step in $Task) {
+    Write-Host "=== $step ===" -ForegroundColor Cyan
+    switch ($step) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Build; Invoke-Test }
+        'Demo' { Invoke-Build; Invoke-Demo }
+        'Clean' { Invoke-Clean }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace QueueCtl.Jobs;
+
+/// <summary>
+/// Reads the original queuectl's job JSON: {"id":"job1","command":"echo Hello","max_retries":2}. Also accepted:
+/// timeout (seconds), run_at (ISO 8601), working_directory. The seed's state, attempts, created_at and updated_at are
+/// accepted and ignored: a new job always starts Pending.
+/// </summary>
+public static class JobSpecJson
+{
+    private static readonly HashSet<string> Ignored = new(StringComparer.OrdinalIgnoreCase)
+        { "state", "attempts", "created_at", "updated_at", "createdAt", "updatedAt" };
+
+    public static JobSpec Parse(string json, string? workingDirectory = null)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json ?? "");
+        }
+        catch (JsonException ex)
+        {
+            throw new QueueException(QueueErrorCode.InvalidJson, $"The job JSON is not valid: {ex.Message}", ex);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new QueueException(QueueErrorCode.InvalidJson, "The job JSON must be an object such as {\"command\":\"echo hi\"}.");
+            var spec = new JobSpec { WorkingDirectory = workingDirectory };
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                spec = Normalize(p.Name) switch
+                {
+                    "id" => spec with { Id = String(p) },
+                    "command" => spec with { Command = String(p) },
+                    "maxretries" => spec with { MaxRetries = Int(p) },
+                    "timeout" => spec with { Timeout = TimeSpan.FromSeconds(Number(p)) },
+                    "runat" => spec with { RunAt = Date(p) },
+                    "workingdirectory" => spec with { WorkingDirectory = String(p) },
+                    _ when Ignored.Contains(p.Name) => spec,
+                    _ => throw new QueueException(QueueErrorCode.InvalidJson, $"The job JSON has an unknown property '{p.Name}'."),
+                };
+            }
+            if (string.IsNullOrWhiteSpace(spec.Command))
+                throw new QueueException(QueueErrorCode.InvalidJobSpec, "The job JSON has no \"command\".");
+            spec.Validate();
+            return spec;
+        }
+    }
+
+    private static string Normalize(string name) => name.Replace("_", "").Replace("-", "").ToLowerInvariant();
+
+    private static string String(JsonProperty p) => p.Value.ValueKind switch
+    {
+        JsonValueKind.String => p.Value.GetString()!,
+        JsonValueKind.Number => p.Value.GetRawText(),
+        _ => throw Wrong(p, "a string"),
+    };
+
+    private static int Int(JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var v) ? v : throw Wrong(p, "a whole number");
+
+    private static double Number(JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : throw Wrong(p, "a number of seconds");
+
+    private static DateTime Date(JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.String &&
+        DateTime.TryParse(p.Value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeLocal, out var d)
+            ? d : throw Wrong(p, "an ISO 8601 date");
+
+    private static QueueException Wrong(JsonProperty p, string expected) =>
+        new(QueueErrorCode.InvalidJson, $"The job JSON property '{p.Name}' must be {expected}, not {p.Value.GetRawText()}.");
+}

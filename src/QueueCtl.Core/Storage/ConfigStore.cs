@@ -1,0 +1,48 @@
+using QueueCtl.Configuration;
+
+namespace QueueCtl.Storage;
+
+/// <summary>Reads and writes the config table; every value is validated against <see cref="ConfigSettings"/>.</summary>
+public sealed class ConfigStore
+{
+    private readonly QueueDatabase _db;
+
+    public ConfigStore(QueueDatabase db) => _db = db;
+
+    public IReadOnlyList<QueueConfigEntry> List() => _db.Read(() =>
+    {
+        var stored = _db.Query("SELECT name, value FROM config", r => (r.GetString(0), r.GetString(1)))
+            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
+        return ConfigSettings.All.Select(s => Entry(s, stored.TryGetValue(s.Name, out var v) ? v : null)).ToList();
+    });
+
+    public QueueConfigEntry Get(string name)
+    {
+        var setting = ConfigSettings.Find(name);
+        return List().Single(e => e.Name == setting.Name);
+    }
+
+    /// <summary>Validates and stores one value; nothing is written when it is refused.</summary>
+    public QueueConfigEntry Set(string name, string value)
+    {
+        var setting = ConfigSettings.Find(name);
+        var normalized = setting.Normalize(value);
+        _db.Write(() => _db.Execute(
+            "INSERT INTO config (name, value) VALUES ($name, $value) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            ("$name", setting.Name), ("$value", normalized)));
+        _db.ReloadConfig();
+        return Entry(setting, normalized);
+    }
+
+    /// <summary>Forgets a stored value so the default applies again.</summary>
+    public QueueConfigEntry Reset(string name)
+    {
+        var setting = ConfigSettings.Find(name);
+        _db.Write(() => _db.Execute("DELETE FROM config WHERE name = $name", ("$name", setting.Name)));
+        _db.ReloadConfig();
+        return Entry(setting, null);
+    }
+
+    private static QueueConfigEntry Entry(ConfigSetting s, string? stored) =>
+        new(s.Name, s.ToTyped(stored ?? s.DefaultValue), s.ToTyped(s.DefaultValue), stored is null, s.Description);
+}

@@ -1,0 +1,204 @@
+using QueueCtl.Jobs;
+
+namespace QueueCtl.Storage;
+
+/// <summary>What users do to jobs: enqueue, find, remove, retry from the DLQ, cancel, and count.</summary>
+public sealed class JobStore
+{
+    private const string Insert =
+        "INSERT INTO jobs (id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, created_at, updated_at) " +
+        "VALUES ($id, $kind, $command, $arguments, $wd, 'Pending', 0, 0, $max, $timeout, $run_at, $now, $now) " +
+        "ON CONFLICT (id) DO NOTHING RETURNING seq";
+
+    private readonly QueueDatabase _db;
+
+    public JobStore(QueueDatabase db) => _db = db;
+
+    /// <summary>
+    /// Writes a batch in one transaction. A spec that is invalid or whose id exists is refused on its own (its result
+    /// carries the error); the rest are stored. Nothing is half-written: a failure of the database rolls back the batch.
+    /// </summary>
+    public IReadOnlyList<EnqueueResult> Enqueue(IReadOnlyList<JobSpec> specs)
+    {
+        var results = new EnqueueResult[specs.Count];
+        var defaults = _db.Config;
+        _db.Write(() =>
+        {
+            var now = _db.NowMs;
+            for (var i = 0; i < specs.Count; i++)
+                results[i] = InsertOne(specs[i], defaults.MaxRetries, now);
+        });
+        return results;
+    }
+
+    public QueueJob Enqueue(JobSpec spec)
+    {
+        var result = Enqueue(new[] { spec })[0];
+        return result.Job ?? throw result.Error!;
+    }
+
+    private EnqueueResult InsertOne(JobSpec spec, int defaultMaxRetries, long now)
+    {
+        try
+        {
+            spec.Validate();
+        }
+        catch (QueueException ex)
+        {
+            return new EnqueueResult(spec, null, ex);
+        }
+        var maxRetries = spec.MaxRetries ?? defaultMaxRetries;
+        var runAt = spec.RunAt is { } at ? Math.Max(UnixTime.ToMs(at), 0) : now;
+        var timeoutMs = spec.Timeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : (long?)null;
+        for (var tries = 0; ; tries++)
+        {
+            var id = spec.Id ?? JobIds.New();
+            var seq = _db.Prepare(Insert,
+                ("$id", id), ("$kind", spec.Kind.ToString()), ("$command", spec.Command), ("$arguments", spec.Arguments),
+                ("$wd", spec.WorkingDirectory), ("$max", maxRetries), ("$timeout", timeoutMs), ("$run_at", runAt), ("$now", now))
+                .ExecuteScalar();
+            if (seq is not null)
+            {
+                return new EnqueueResult(spec, new QueueJob
+                {
+                    Id = id, Kind = spec.Kind, Command = spec.Command, Arguments = spec.Arguments,
+                    WorkingDirectory = spec.WorkingDirectory, State = QueueJobState.Pending, MaxRetries = maxRetries,
+                    Timeout = spec.Timeout, RunAt = UnixTime.FromMs(runAt), CreatedAt = UnixTime.FromMs(now),
+                    UpdatedAt = UnixTime.FromMs(now), Database = _db.Path,
+                }, null);
+            }
+            if (spec.Id is not null || tries >= 5)
+                return new EnqueueResult(spec, null, new QueueException(QueueErrorCode.JobAlreadyExists,
+                    $"A job with id '{id}' already exists; it was left as it is."));
+        }
+    }
+
+    /// <summary>The job with this exact id (ids are case-insensitive), or null.</summary>
+    public QueueJob? Find(string id) =>
+        _db.Read(() => _db.Query($"SELECT {JobRows.Columns} FROM jobs WHERE id = $id", r => JobRows.Read(r, _db.Path), ("$id", id))
+            .FirstOrDefault());
+
+    public QueueJob Get(string id) =>
+        Find(id) ?? throw NotFound(id);
+
+    /// <summary>
+    /// Jobs matching any of <paramref name="ids"/> (wildcards allowed; all jobs when empty) and any of
+    /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time.
+    /// </summary>
+    public IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
+        int? first = null, int pageSize = 1000)
+    {
+        var where = new List<string> { "seq > $after" };
+        var parameters = new List<(string, object?)>();
+        if (states is { Count: > 0 })
+        {
+            where.Add($"state IN ({string.Join(", ", states.Distinct().Select((s, i) => $"$s{i}"))})");
+            parameters.AddRange(states.Distinct().Select((s, i) => ($"$s{i}", (object?)s.ToString())));
+        }
+        if (ids is { Count: > 0 })
+        {
+            where.Add("(" + string.Join(" OR ", ids.Select((f, i) => f.HasWildcards ? $"id LIKE $p{i} ESCAPE '\\'" : $"id = $p{i}")) + ")");
+            parameters.AddRange(ids.Select((f, i) => ($"$p{i}", (object?)(f.Literal ?? f.Like))));
+        }
+        var sql = $"SELECT {JobRows.Columns} FROM jobs WHERE {string.Join(" AND ", where)} ORDER BY seq LIMIT $limit";
+        var needsExactMatch = ids?.Any(f => f.HasWildcards) == true;
+        long after = 0;
+        var remaining = first ?? int.MaxValue;
+        while (remaining > 0)
+        {
+            var limit = Math.Min(pageSize, remaining);
+            var page = _db.Read(() => _db.Query(sql, r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path)),
+                parameters.Append(("$after", after)).Append(("$limit", limit)).ToArray()));
+            foreach (var (seq, job) in page)
+            {
+                after = seq;
+                if (needsExactMatch && !ids!.Any(f => f.Literal is not null
+                        ? string.Equals(f.Literal, job.Id, StringComparison.OrdinalIgnoreCase)
+                        : f.IsMatch(job.Id)))
+                    continue;
+                remaining--;
+                yield return job;
+                if (remaining == 0) yield break;
+            }
+            if (page.Count < limit) yield break;
+        }
+    }
+
+    /// <summary>Deletes a job and its output. A Processing job is refused unless <paramref name="force"/>.</summary>
+    public QueueJob Remove(string id, bool force = false) => _db.Write(() =>
+    {
+        var job = Get(id);
+        if (job.State == QueueJobState.Processing && !force)
+            throw new QueueException(QueueErrorCode.InvalidJobState,
+                $"Job '{job.Id}' is Processing on worker '{job.WorkerId}'; stop it first with Stop-QueueJob, or use -Force (the worker's result will then be discarded).");
+        _db.Execute("DELETE FROM jobs WHERE id = $id", ("$id", job.Id));
+        return job;
+    });
+
+    /// <summary>Moves a Dead job back to Pending with its attempts reset; its error history is kept.</summary>
+    public QueueJob RetryDead(string id) => _db.Write(() =>
+    {
+        var job = Get(id);
+        if (job.State != QueueJobState.Dead)
+            throw new QueueException(QueueErrorCode.InvalidJobState,
+                $"Job '{job.Id}' is {job.State}, not Dead; only jobs in the dead letter queue can be retried.");
+        return ReturnToPending(job.Id);
+    });
+
+    /// <summary>Moves every Dead job back to Pending; returns them.</summary>
+    public IReadOnlyList<QueueJob> RetryAllDead() => _db.Write(() =>
+        _db.Query("SELECT id FROM jobs WHERE state = 'Dead' ORDER BY seq", r => r.GetString(0)).Select(ReturnToPending).ToList());
+
+    private QueueJob ReturnToPending(string id) =>
+        _db.Query(
+            "UPDATE jobs SET state = 'Pending', attempts = 0, run_at = $now, updated_at = $now, finished_at = NULL, " +
+            $"cancel_requested = 0, lease_until = NULL WHERE id = $id RETURNING {JobRows.Columns}",
+            r => JobRows.Read(r, _db.Path), ("$id", id), ("$now", _db.NowMs)).Single();
+
+    /// <summary>
+    /// Cancels a job: a Pending or Failed job becomes Cancelled at once; a Processing job is flagged, and its worker
+    /// kills the run and records it as Cancelled. Final jobs are refused.
+    /// </summary>
+    public QueueJob Cancel(string id) => _db.Write(() =>
+    {
+        var job = Get(id);
+        var now = _db.NowMs;
+        return job.State switch
+        {
+            QueueJobState.Pending or QueueJobState.Failed => _db.Query(
+                "UPDATE jobs SET state = 'Cancelled', finished_at = $now, updated_at = $now, " +
+                $"last_error = coalesce(last_error, 'Cancelled before it ran.') WHERE id = $id RETURNING {JobRows.Columns}",
+                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now)).Single(),
+            QueueJobState.Processing => _db.Query(
+                $"UPDATE jobs SET cancel_requested = 1, updated_at = $now WHERE id = $id RETURNING {JobRows.Columns}",
+                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now)).Single(),
+            _ => throw new QueueException(QueueErrorCode.InvalidJobState,
+                $"Job '{job.Id}' is already {job.State}; only Pending, Failed and Processing jobs can be stopped."),
+        };
+    });
+
+    /// <summary>Counts per state (kept by triggers), live workers, and the age of the oldest pending job.</summary>
+    public QueueStatus Status() => _db.Read(() =>
+    {
+        var counts = _db.Query("SELECT state, n FROM job_counts", r => (State: r.GetString(0), N: r.GetInt64(1)))
+            .ToDictionary(x => x.State, x => x.N);
+        var now = _db.NowMs;
+        var oldest = _db.Scalar<long?>("SELECT created_at FROM jobs WHERE state = 'Pending' ORDER BY seq LIMIT 1");
+        var workers = _db.Scalar<long>(
+            "SELECT count(*) FROM workers WHERE state IN ('Starting', 'Running', 'Stopping') AND heartbeat_at >= $since",
+            ("$since", now - (long)_db.Config.LeaseDuration.TotalMilliseconds));
+        long Count(QueueJobState s) => counts.TryGetValue(s.ToString(), out var n) ? n : 0;
+        return new QueueStatus
+        {
+            Pending = Count(QueueJobState.Pending), Processing = Count(QueueJobState.Processing),
+            Completed = Count(QueueJobState.Completed), Failed = Count(QueueJobState.Failed),
+            Dead = Count(QueueJobState.Dead), Cancelled = Count(QueueJobState.Cancelled),
+            Workers = (int)workers,
+            OldestPendingAge = oldest is { } o ? TimeSpan.FromMilliseconds(Math.Max(0, now - o)) : null,
+            Database = _db.Path,
+        };
+    });
+
+    public static QueueException NotFound(string id) =>
+        new(QueueErrorCode.JobNotFound, $"No job with id '{id}' exists in the queue.");
+}

@@ -1,0 +1,132 @@
+using QueueCtl.Jobs;
+
+namespace QueueCtl.Storage;
+
+/// <summary>
+/// What workers do to jobs: claim, renew leases, finish runs, and recover jobs whose worker has gone. Every change is
+/// one statement fenced on the expected state and run, so two workers can never both own or finish a job.
+/// </summary>
+public sealed class LeaseStore
+{
+    private const string ClaimSql =
+        "UPDATE jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = $worker, " +
+        "started_at = $now, updated_at = $now, lease_until = $lease, finished_at = NULL, exit_code = NULL, cancel_requested = 0 " +
+        "WHERE seq IN (SELECT seq FROM jobs WHERE state IN ('Pending', 'Failed') AND run_at <= $now ORDER BY run_at, seq LIMIT $n) " +
+        "RETURNING " + JobRows.Columns + ", lease_until";
+
+    private const string FinishSql =
+        "UPDATE jobs SET state = $state, run_at = coalesce($retry_at, run_at), finished_at = $finished_at, updated_at = $now, " +
+        "exit_code = $exit_code, last_error = CASE WHEN $error IS NULL THEN last_error ELSE $error END, " +
+        "errors = CASE WHEN $error IS NULL THEN errors ELSE json_insert(coalesce(errors, '[]'), '$[#]', " +
+        "json_object('at', $now, 'attempt', attempts, 'run', runs, 'error', $error, 'exitCode', $exit_code)) END, " +
+        "lease_until = NULL, cancel_requested = 0 " +
+        "WHERE seq = $seq AND runs = $run AND worker_id = $worker AND state = 'Processing'";
+
+    private const string SaveOutputSql =
+        "INSERT OR REPLACE INTO job_output (job_seq, run, format, stdout, stderr, stdout_dropped, stderr_dropped) " +
+        "VALUES ($seq, $run, $format, $stdout, $stderr, $stdout_dropped, $stderr_dropped)";
+
+    private readonly QueueDatabase _db;
+
+    public LeaseStore(QueueDatabase db, string workerId)
+    {
+        _db = db;
+        WorkerId = workerId;
+    }
+
+    public string WorkerId { get; }
+
+    /// <summary>
+    /// One transaction: records the finished runs, then claims up to <paramref name="count"/> due jobs. Combining the
+    /// two halves the commits a busy worker makes. When fewer jobs were due than asked for, reports when the next one is.
+    /// </summary>
+    public ClaimCycle FinishAndClaim(IReadOnlyList<FinishedRun> finished, int count) => _db.Write(() =>
+    {
+        var now = _db.NowMs;
+        var policy = RetryPolicy.From(_db.Config);
+        var accepted = finished.Select(f => ApplyOutcome(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome, now, policy)).ToList();
+        var claimed = count <= 0 ? new List<ClaimedJob>() : _db.Query(ClaimSql,
+                r => new ClaimedJob(JobRows.Seq(r), JobRows.Read(r, _db.Path), UnixTime.FromMs(r.GetInt64(21))),
+                ("$worker", WorkerId), ("$now", now), ("$lease", now + LeaseMs), ("$n", count))
+            .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
+        DateTime? nextDue = null;
+        if (claimed.Count < count)
+            nextDue = UnixTime.FromMs(_db.Scalar<long?>("SELECT min(run_at) FROM jobs WHERE state IN ('Pending', 'Failed')"));
+        return new ClaimCycle(claimed, accepted, nextDue);
+    });
+
+    public IReadOnlyList<ClaimedJob> Claim(int count) => FinishAndClaim(Array.Empty<FinishedRun>(), count).Claimed;
+
+    /// <summary>Records one finished run. False when the run no longer belongs to this worker (its lease was lost).</summary>
+    public bool FinishRun(FinishedRun run) => FinishAndClaim(new[] { run }, 0).FinishAccepted[0];
+
+    /// <summary>Extends the leases of running jobs; reports the ones this worker no longer holds and cancel requests.</summary>
+    public IReadOnlyList<LeaseRenewal> Renew(IReadOnlyList<ClaimedJob> running)
+    {
+        if (running.Count == 0) return Array.Empty<LeaseRenewal>();
+        return _db.Write(() =>
+        {
+            var now = _db.NowMs;
+            var lease = now + LeaseMs;
+            return running.Select(c =>
+            {
+                var cancel = _db.Scalar<long?>(
+                    "UPDATE jobs SET lease_until = $lease WHERE seq = $seq AND runs = $run AND worker_id = $worker AND state = 'Processing' " +
+                    "RETURNING cancel_requested",
+                    ("$lease", lease), ("$seq", c.Seq), ("$run", c.Run), ("$worker", c.WorkerId));
+                return new LeaseRenewal(c, cancel is not null, UnixTime.FromMs(lease), cancel == 1);
+            }).ToList();
+        });
+    }
+
+    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
+    public bool HasUnfinishedJobs() => _db.Read(() =>
+        _db.Scalar<long>("SELECT sum(n) FROM job_counts WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
+
+    /// <summary>Seqs of this worker's running jobs that a user asked to cancel.</summary>
+    public IReadOnlyList<long> CancelRequests() => _db.Read(() => _db.Query(
+        "SELECT seq FROM jobs WHERE state = 'Processing' AND worker_id = $worker AND cancel_requested = 1",
+        r => r.GetInt64(0), ("$worker", WorkerId)));
+
+    /// <summary>
+    /// Puts back every Processing job whose lease has expired: the lost run counts as a failed attempt (normal retry
+    /// and DLQ rules apply), or the job becomes Cancelled when a cancel was pending. Returns the ids recovered.
+    /// </summary>
+    public IReadOnlyList<string> RecoverExpired() => _db.Write(() =>
+    {
+        var now = _db.NowMs;
+        var policy = RetryPolicy.From(_db.Config);
+        var expired = _db.Query($"SELECT {JobRows.Columns}, lease_until FROM jobs WHERE state = 'Processing' AND lease_until < $now",
+            r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path), Lease: r.GetInt64(21)), ("$now", now));
+        var recovered = new List<string>();
+        foreach (var (seq, job, lease) in expired)
+        {
+            var outcome = job.CancelRequested
+                ? RunOutcome.Cancel($"Cancelled; worker '{job.WorkerId}' was lost before it could stop the run.")
+                : RunOutcome.Failure($"Worker '{job.WorkerId}' was lost: its lease expired at {UnixTime.FromMs(lease):u} without a heartbeat.");
+            if (ApplyOutcome(seq, job.Runs, job.WorkerId!, job, outcome, now, policy)) recovered.Add(job.Id);
+        }
+        return recovered;
+    });
+
+    /// <summary>Expires the leases held by a worker known to be dead, so <see cref="RecoverExpired"/> takes them at once.</summary>
+    public int ExpireLeasesOf(string deadWorkerId) => _db.Write(() => _db.Execute(
+        "UPDATE jobs SET lease_until = $expired WHERE state = 'Processing' AND worker_id = $worker",
+        ("$expired", _db.NowMs - 1), ("$worker", deadWorkerId)));
+
+    private long LeaseMs => (long)_db.Config.LeaseDuration.TotalMilliseconds;
+
+    private bool ApplyOutcome(long seq, int run, string workerId, QueueJob job, RunOutcome outcome, long now, RetryPolicy policy)
+    {
+        var next = JobTransition.After(outcome.Kind, job.Attempts, job.MaxRetries, UnixTime.FromMs(now), policy);
+        var changed = _db.Execute(FinishSql,
+            ("$state", next.State.ToString()), ("$retry_at", next.RetryAt is { } r ? UnixTime.ToMs(r) : null),
+            ("$finished_at", next.IsFinal ? now : null), ("$now", now), ("$exit_code", outcome.ExitCode),
+            ("$error", outcome.Kind == RunResultKind.Succeeded ? null : outcome.Error ?? "The run failed."),
+            ("$seq", seq), ("$run", run), ("$worker", workerId)) == 1;
+        if (changed && outcome.Output is { IsEmpty: false } o)
+            _db.Execute(SaveOutputSql, ("$seq", seq), ("$run", run), ("$format", o.Format.ToString()), ("$stdout", o.StandardOutput),
+                ("$stderr", o.StandardError), ("$stdout_dropped", o.DroppedOutput), ("$stderr_dropped", o.DroppedError));
+        return changed;
+    }
+}

@@ -1,0 +1,79 @@
+namespace QueueCtl.Storage;
+
+/// <summary>
+/// Wakes a waiter when any process commits to the queue, at no cost while nothing happens: every commit appends to
+/// the write-ahead log, and the file system reports that change (inotify, FSEvents, ReadDirectoryChangesW). Where
+/// notifications are unavailable, waits simply time out, so callers always pass their safety-net poll interval.
+/// </summary>
+public sealed class QueueChangeSignal : IDisposable
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly FileSystemWatcher? _watcher;
+
+    public QueueChangeSignal(string databasePath)
+    {
+        var full = Path.GetFullPath(databasePath);
+        try
+        {
+            _watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full) + "-wal")
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
+                IncludeSubdirectories = false,
+            };
+            _watcher.Changed += (_, _) => Set();
+            _watcher.Created += (_, _) => Set();
+            _watcher.Error += (_, _) => Set();
+            _watcher.EnableRaisingEvents = true;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or PlatformNotSupportedException or UnauthorizedAccessException)
+        {
+            // Out of inotify instances, or an unusual file system: fall back to polling.
+            _watcher?.Dispose();
+            _watcher = null;
+        }
+    }
+
+    /// <summary>False when change notifications are unavailable and only the poll interval applies.</summary>
+    public bool IsWatching => _watcher is not null;
+
+    /// <summary>Wakes the waiter (also used by in-process events such as a finished job).</summary>
+    public void Set()
+    {
+        try { _signal.Release(); }
+        catch (SemaphoreFullException) { /* already signalled */ }
+        catch (ObjectDisposedException) { /* shutting down */ }
+    }
+
+    /// <summary>Blocks until a change or the timeout. True when a change was signalled.</summary>
+    public bool Wait(TimeSpan timeout)
+    {
+        try
+        {
+            return _signal.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits for a change, the timeout, or cancellation. True when a change was signalled.</summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancel)
+    {
+        if (timeout < TimeSpan.Zero) timeout = TimeSpan.Zero;
+        try
+        {
+            return await _signal.WaitAsync(timeout, cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _signal.Dispose();
+    }
+}

@@ -1,0 +1,54 @@
+using System.Management.Automation;
+using QueueCtl.PowerShell.Infrastructure;
+using QueueCtl.Storage;
+
+namespace QueueCtl.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Sends jobs in the dead letter queue back to Pending.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "QueueDlqRetry", SupportsShouldProcess = true, DefaultParameterSetName = IdSet)]
+[OutputType(typeof(QueueJob))]
+public sealed class InvokeQueueDlqRetryCommand : QueueCmdlet
+{
+    private const string IdSet = "Id";
+    private const string AllSet = "All";
+
+    /// <summary>Ids of Dead jobs to retry. Wildcards are allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
+    public string[] Id { get; set; } = Array.Empty<string>();
+
+    /// <summary>Retries every Dead job.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>Emits each job after it was put back.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = new JobStore(Db);
+        if (All)
+        {
+            var dead = store.List(states: new[] { QueueJobState.Dead }).ToList();
+            if (dead.Count == 0 || !ShouldProcess($"{dead.Count} Dead job(s)", "Retry")) return;
+            foreach (var job in dead) Retry(store, job.Id);
+            return;
+        }
+        foreach (var (target, job, error) in JobTargets.Resolve(store, Id))
+        {
+            if (error is not null) WriteQueueError(error, target);
+            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", "Retry")) Retry(store, job.Id);
+        }
+    }
+
+    private void Retry(JobStore store, string id) => TryQueue(() =>
+    {
+        var job = store.RetryDead(id);
+        if (PassThru) WriteObject(job);
+    }, id);
+}

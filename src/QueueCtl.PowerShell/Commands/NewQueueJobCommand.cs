@@ -1,0 +1,152 @@
+using System.Management.Automation;
+using QueueCtl.Jobs;
+using QueueCtl.PowerShell.Infrastructure;
+
+namespace QueueCtl.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Adds jobs to the queue.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "QueueJob", DefaultParameterSetName = CommandSet)]
+[OutputType(typeof(QueueJob))]
+public sealed class NewQueueJobCommand : QueueCmdlet
+{
+    private const string CommandSet = "Command";
+    private const string ScriptBlockSet = "ScriptBlock";
+    private const string JsonSet = "Json";
+    private BatchingEnqueuer? _enqueuer;
+
+    #region Parameters
+
+    /// <summary>The command line to run through the platform shell.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [AllowEmptyString]
+    public string Command { get; set; } = "";
+
+    /// <summary>PowerShell code to run in a runspace inside the worker.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
+    public ScriptBlock? ScriptBlock { get; set; }
+
+    /// <summary>Arguments passed to the script block (serialized like Start-Job's).</summary>
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [Alias("Args")]
+    public object[]? ArgumentList { get; set; }
+
+    /// <summary>A job in the original queuectl's JSON form.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = JsonSet)]
+    [AllowEmptyString]
+    public string Json { get; set; } = "";
+
+    /// <summary>The job's id; generated when omitted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    public string? Id { get; set; }
+
+    /// <summary>Retries after the first run; defaults to the max-retries setting.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [Alias("max_retries")]
+    [ValidateRange(0, 1000)]
+    public int? MaxRetries { get; set; }
+
+    /// <summary>How long one run may take; defaults to the job-timeout setting. A number means seconds.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [SecondsTransformation]
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>The earliest time the job may run.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [Alias("run_at")]
+    public DateTime? RunAt { get; set; }
+
+    /// <summary>How long from now the job should wait before it may run. A number means seconds.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [SecondsTransformation]
+    public TimeSpan? Delay { get; set; }
+
+    /// <summary>Where the job runs; defaults to the current file-system location.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("working_directory")]
+    public string? WorkingDirectory { get; set; }
+
+    #endregion
+
+    #region Overrides
+
+    protected override void BeginProcessing() => _enqueuer = new BatchingEnqueuer(new Storage.JobStore(Db));
+
+    protected override void ProcessRecord()
+    {
+        if (RunAt is not null && Delay is not null)
+        {
+            WriteError(QueueErrors.Record("RunAtAndDelay", ErrorCategory.InvalidArgument,
+                "Give either -RunAt or -Delay, not both.", this));
+            return;
+        }
+        if (Delay is { } delay && delay < TimeSpan.Zero)
+        {
+            WriteError(QueueErrors.Record("NegativeDelay", ErrorCategory.InvalidArgument, $"-Delay must not be negative, not {delay}.", delay));
+            return;
+        }
+        JobSpec spec;
+        try
+        {
+            spec = BuildSpec();
+            spec.Validate();
+        }
+        catch (QueueException ex)
+        {
+            WriteQueueError(ex, ParameterSetName == JsonSet ? Json : Command);
+            return;
+        }
+        TryQueue(() => _enqueuer!.Add(spec), spec.Id ?? spec.Command);
+        EmitResults();
+    }
+
+    protected override void EndProcessing()
+    {
+        TryQueue(() => _enqueuer!.Flush(), null);
+        EmitResults();
+        WriteVerbose($"Wrote {_enqueuer!.Written} job(s) in {_enqueuer.Batches} transaction(s) to {Db.Path}.");
+    }
+
+    #endregion
+
+    private JobSpec BuildSpec()
+    {
+        var workingDirectory = WorkingDirectory is { } wd
+            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(wd)
+            : SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        if (ParameterSetName == JsonSet)
+            return JobSpecJson.Parse(Json, workingDirectory);
+        var runAt = RunAt?.ToUniversalTime() ?? (Delay is { } d ? DateTime.UtcNow + d : null);
+        return ParameterSetName == ScriptBlockSet
+            ? new JobSpec
+            {
+                Id = Id, Kind = QueueJobKind.ScriptBlock, Command = ScriptBlock!.ToString(),
+                Arguments = ArgumentList is { Length: > 0 } args ? PSSerializer.Serialize(args) : null,
+                MaxRetries = MaxRetries, Timeout = Timeout, RunAt = runAt, WorkingDirectory = workingDirectory,
+            }
+            : new JobSpec
+            {
+                Id = Id, Command = Command, MaxRetries = MaxRetries, Timeout = Timeout, RunAt = runAt,
+                WorkingDirectory = workingDirectory,
+            };
+    }
+
+    private void EmitResults()
+    {
+        IReadOnlyList<EnqueueResult> results = Array.Empty<EnqueueResult>();
+        if (!TryQueue(() => results = _enqueuer!.TakeResults(), null)) return;
+        foreach (var result in results)
+        {
+            if (result.Job is { } job) WriteObject(job);
+            else WriteQueueError(result.Error!, result.Spec.Id ?? result.Spec.Command);
+        }
+    }
+
+    protected override void DisposeResources() => _enqueuer?.Dispose();
+}

@@ -1,0 +1,124 @@
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using QueueCtl.PowerShell.Infrastructure;
+using QueueCtl.Storage;
+using QueueCtl.Worker;
+
+namespace QueueCtl.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Starts workers that claim and run jobs.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "QueueWorker", DefaultParameterSetName = ForegroundSet)]
+[OutputType(typeof(QueueWorker))]
+public sealed class StartQueueWorkerCommand : QueueCmdlet
+{
+    private const string ForegroundSet = "Foreground";
+    private readonly CancellationTokenSource _kill = new();
+    private int _interrupts;
+
+    #region Parameters
+
+    /// <summary>Runs the workers in this session until Ctrl+C or SIGTERM, which let running jobs finish first.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ForegroundSet)]
+    public SwitchParameter Foreground { get; set; }
+
+    /// <summary>How many workers to start.</summary>
+    [Parameter]
+    [ValidateRange(1, 256)]
+    public int Count { get; set; } = 1;
+
+    /// <summary>How many jobs each worker runs at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Stops once no job is Pending, Failed or Processing: drains the queue, then returns.</summary>
+    [Parameter(ParameterSetName = ForegroundSet)]
+    public SwitchParameter UntilEmpty { get; set; }
+
+    /// <summary>The worker's id (one worker only); generated when omitted.</summary>
+    [Parameter(DontShow = true)]
+    public string? WorkerId { get; set; }
+
+    /// <summary>Appends the workers' log to this file.</summary>
+    [Parameter]
+    public string? LogPath { get; set; }
+
+    #endregion
+
+    protected override void EndProcessing()
+    {
+        if (WorkerId is not null && Count != 1)
+            ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
+                "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
+        RunForeground();
+    }
+
+    private void RunForeground()
+    {
+        var logPath = LogPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
+        using var pipelineLog = new PipelineWorkerLog();
+        using var fileLog = logPath is null ? null : new FileWorkerLog(logPath);
+        IWorkerLog log = fileLog is null ? pipelineLog : new CompositeWorkerLog(pipelineLog, fileLog);
+        using var terminate = OperatingSystem.IsWindows() ? null
+            : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                Interrupt();
+            });
+        var databases = new List<QueueDatabase>();
+        try
+        {
+            var path = DatabasePath;
+            var hosts = Enumerable.Range(0, Count).Select(_ =>
+            {
+                var db = QueueDatabase.Open(path);
+                databases.Add(db);
+                return new WorkerHost(db, new WorkerOptions
+                {
+                    WorkerId = WorkerId ?? WorkerOptions.NewWorkerId(),
+                    Concurrency = Concurrency,
+                    ExitWhenEmpty = UntilEmpty,
+                    LogPath = logPath,
+                    Version = typeof(StartQueueWorkerCommand).Assembly.GetName().Version?.ToString(3),
+                }, WorkerRunners.Create(), log);
+            }).ToList();
+            var all = Task.WhenAll(hosts.Select(h => Task.Run(() => h.RunAsync(StopToken, _kill.Token))));
+            all.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
+            pipelineLog.Pump((level, message) =>
+            {
+                if (StopToken.IsCancellationRequested) return;
+                switch (level)
+                {
+                    case WorkerLogLevel.Verbose: WriteVerbose(message); break;
+                    case WorkerLogLevel.Warning: WriteWarning(message); break;
+                    case WorkerLogLevel.Error:
+                        WriteError(QueueErrors.Record("WorkerError", ErrorCategory.NotSpecified, message, null));
+                        break;
+                    default: WriteInformation(message, new[] { "QueueCtl", "Worker" }); break;
+                }
+            });
+            all.GetAwaiter().GetResult();
+        }
+        catch (QueueException ex)
+        {
+            ThrowQueueError(ex, DatabasePath);
+        }
+        finally
+        {
+            foreach (var db in databases) db.Dispose();
+        }
+    }
+
+    /// <summary>The first Ctrl+C or SIGTERM stops gracefully; the second kills running jobs (they are retried).</summary>
+    private void Interrupt()
+    {
+        if (Interlocked.Increment(ref _interrupts) == 1) base.StopProcessing();
+        else _kill.Cancel();
+    }
+
+    protected override void StopProcessing() => Interrupt();
+
+    protected override void DisposeResources() => _kill.Dispose();
+}

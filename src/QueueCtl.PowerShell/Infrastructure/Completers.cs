@@ -1,0 +1,81 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using QueueCtl.Configuration;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.PowerShell.Infrastructure;
+
+/// <summary>Shared plumbing: find the queue the command line names, and turn names into completion results.</summary>
+internal static class Completion
+{
+    public static string DatabaseFor(IDictionary fakeBoundParameters) =>
+        fakeBoundParameters["Database"] is { } db && db.ToString() is { Length: > 0 } path
+            ? Path.GetFullPath(path)
+            : DatabaseLocator.DefaultPath();
+
+    public static IEnumerable<CompletionResult> Results(IEnumerable<(string Name, string Tip)> items, string wordToComplete)
+    {
+        var prefix = (wordToComplete ?? "").Trim('\'', '"');
+        return items
+            .Where(i => i.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            .Take(200)
+            .Select(i => new CompletionResult(Quote(i.Name), i.Name, CompletionResultType.ParameterValue, i.Tip));
+    }
+
+    private static string Quote(string name) =>
+        name.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,|&<>@#".Contains(c)) ? "'" + name.Replace("'", "''") + "'" : name;
+
+    /// <summary>Completion must never throw at the prompt: a missing or locked queue simply offers nothing.</summary>
+    public static IEnumerable<CompletionResult> Safely(Func<IEnumerable<CompletionResult>> produce)
+    {
+        try
+        {
+            return produce().ToList();
+        }
+        catch (Exception)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+}
+
+/// <summary>Completes job ids from the queue, newest first.</summary>
+public sealed class JobIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
+    {
+        var path = Completion.DatabaseFor(fakeBoundParameters);
+        if (!File.Exists(path)) return Array.Empty<CompletionResult>();
+        using var db = QueueDatabase.Open(path);
+        var prefix = (wordToComplete ?? "").Trim('\'', '"');
+        var jobs = new JobStore(db).List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200);
+        return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {j.Command}")), wordToComplete ?? "");
+    });
+
+    private static string EscapeWildcards(string text) =>
+        string.Concat(text.Select(c => c is '*' or '?' or '[' or ']' or '`' ? "`" + c : c.ToString()));
+}
+
+/// <summary>Completes worker ids from the queue.</summary>
+public sealed class WorkerIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
+    {
+        var path = Completion.DatabaseFor(fakeBoundParameters);
+        if (!File.Exists(path)) return Array.Empty<CompletionResult>();
+        using var db = QueueDatabase.Open(path);
+        return Completion.Results(new WorkerRegistry(db).List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "");
+    });
+}
+
+/// <summary>Completes configuration names.</summary>
+public sealed class ConfigNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Results(ConfigSettings.All.Select(s => (s.Name, s.Description)), wordToComplete ?? "");
+}

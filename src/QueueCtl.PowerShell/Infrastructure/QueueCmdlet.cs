@@ -1,0 +1,89 @@
+using System.Management.Automation;
+using QueueCtl.Storage;
+
+namespace QueueCtl.PowerShell.Infrastructure;
+
+/// <summary>
+/// What every QueueCtl cmdlet shares: the -Database parameter (resolved against the PowerShell location), one open
+/// queue per invocation, Ctrl+C as a cancellation token, and engine errors turned into ErrorRecords.
+/// </summary>
+public abstract class QueueCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private QueueDatabase? _db;
+
+    /// <summary>
+    /// The queue file. Defaults to $env:QUEUECTL_DATABASE, else the per-user data folder
+    /// (~/.local/share/queuectl/queue.db on Linux).
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Database { get; set; }
+
+    /// <summary>The full path of the queue this invocation uses.</summary>
+    protected string DatabasePath => Database is { } path
+        ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(path)
+        : DatabaseLocator.DefaultPath();
+
+    /// <summary>The open queue; opened on first use, so a cmdlet that fails validation touches nothing.</summary>
+    protected QueueDatabase Db
+    {
+        get
+        {
+            var path = DatabasePath;
+            if (_db is not null && _db.Path == Path.GetFullPath(path)) return _db;
+            _db?.Dispose();
+            try
+            {
+                _db = QueueDatabase.Open(path);
+            }
+            catch (QueueException ex)
+            {
+                ThrowTerminatingError(QueueErrors.ToRecord(ex, path));
+            }
+            return _db!;
+        }
+    }
+
+    /// <summary>Fires on Ctrl+C.</summary>
+    protected CancellationToken StopToken => _stopping.Token;
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    protected void WriteQueueError(QueueException ex, object? target) => WriteError(QueueErrors.ToRecord(ex, target));
+
+    protected void ThrowQueueError(QueueException ex, object? target) => ThrowTerminatingError(QueueErrors.ToRecord(ex, target));
+
+    /// <summary>Runs <paramref name="action"/>, reporting a refusal as a non-terminating error for <paramref name="target"/>.</summary>
+    protected bool TryQueue(Action action, object? target)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (QueueException ex) when (ex.Code != QueueErrorCode.DatabaseUnavailable)
+        {
+            WriteQueueError(ex, target);
+            return false;
+        }
+        catch (QueueException ex)
+        {
+            ThrowQueueError(ex, target);
+            return false;
+        }
+    }
+
+    /// <summary>Releases what a derived cmdlet holds, before the queue is closed.</summary>
+    protected virtual void DisposeResources()
+    {
+    }
+
+    public void Dispose()
+    {
+        DisposeResources();
+        _db?.Dispose();
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

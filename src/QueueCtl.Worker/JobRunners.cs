@@ -1,0 +1,17 @@
+using QueueCtl.Execution;
+
+namespace QueueCtl.Worker;
+
+/// <summary>Which runner runs which kind of job. Commands always run; script blocks need a PowerShell host.</summary>
+public sealed class JobRunners
+{
+    private readonly Dictionary<QueueJobKind, IJobRunner> _runners = new() { [QueueJobKind.Command] = new ShellCommandRunner() };
+
+    public JobRunners With(QueueJobKind kind, IJobRunner runner)
+    {
+        _runners[kind] = runner;
+        return this;
+    }
+
+    public IJobRunner? For(QueueJobKind kind) => _runners.GetValueOrDefault(kind);
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Tests;
+
+/// <summary>One job goes to exactly one claimer, however many threads and processes claim at once.</summary>
+public class ClaimConcurrencyFacts : IDisposable
+{
+    private readonly TempQueue _queue = new(TimeProvider.System);
+
+    public void Dispose() => _queue.Dispose();
+
+    [Fact]
+    public void ManyThreads_EachWithItsOwnConnection_NeverClaimTheSameJob()
+    {
+        const int jobs = 2000;
+        _queue.Jobs.Enqueue(Enumerable.Range(0, jobs).Select(i => new JobSpec { Id = $"t{i}", Command = "true" }).ToList());
+        var claimedBy = new System.Collections.Concurrent.ConcurrentBag<(string Job, int Thread)>();
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            using var db = QueueDatabase.Open(_queue.Path_);
+            var leases = new LeaseStore(db, $"thread-{t}");
+            var finished = new List<FinishedRun>();
+            while (true)
+            {
+                var cycle = leases.FinishAndClaim(finished, 1 + t % 4);
+                if (cycle.Claimed.Count == 0) break;
+                foreach (var c in cycle.Claimed) claimedBy.Add((c.Job.Id, t));
+                finished = cycle.Claimed.Select(c => new FinishedRun(c, RunOutcome.Success())).ToList();
+            }
+            leases.FinishAndClaim(finished, 0);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.Equal(jobs, claimedBy.Count);
+        Assert.Equal(jobs, claimedBy.Select(c => c.Job).Distinct().Count());
+        Assert.True(claimedBy.Select(c => c.Thread).Distinct().Count() > 1, "the work should have been shared");
+        Assert.Equal(jobs, _queue.Jobs.Status().Completed);
+    }
+
+    [Fact]
+    public void ManyProcesses_ClaimingWhileOthersEnqueue_RunEveryJobExactlyOnce()
+    {
+        const int enqueuers = 3, perEnqueuer = 400, claimers = 4;
+        var probe = Path.Combine(AppContext.BaseDirectory, "QueueCtl.ClaimProbe.dll");
+        var producers = Enumerable.Range(0, enqueuers).Select(i => Probe(probe, "enqueue", $"p{i}", perEnqueuer)).ToList();
+        var consumers = Enumerable.Range(0, claimers).Select(i => Probe(probe, "claim", $"c{i}", 1 + i % 3)).ToList();
+        var outputs = consumers.Select(p => p.StandardOutput.ReadToEndAsync()).ToList();
+        foreach (var p in producers.Concat(consumers))
+        {
+            Assert.True(p.WaitForExit(120_000), "probe process hung");
+            Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+        }
+        var claimed = outputs.SelectMany(o => o.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        var expected = Enumerable.Range(0, enqueuers).SelectMany(i => Enumerable.Range(0, perEnqueuer).Select(n => $"p{i}-{n}")).ToHashSet();
+
+        Assert.Equal(claimed.Count, claimed.Distinct().Count());
+        Assert.True(expected.SetEquals(claimed), $"missing: {string.Join(",", expected.Except(claimed).Take(10))}");
+        Assert.Equal(enqueuers * perEnqueuer, _queue.Jobs.Status().Completed);
+    }
+
+    private Process Probe(string dll, string verb, string name, int n)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dll, verb, _queue.Path_, name, n.ToString() }) info.ArgumentList.Add(a);
+        return Process.Start(info)!;
+    }
+}
