@@ -51,3 +51,13 @@ public sealed class TempQueue : IDisposable
         try { Directory.Delete(Folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+internal static class TestAssemblySetup
+{
+    /// <summary>
+    /// Several tests block pool threads while waiting for child processes; with two cores the pool would grow too
+    /// slowly for the async process plumbing under test, and timings would measure the pool, not the code.
+    /// </summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void GrowThreadPool() => ThreadPool.SetMinThreads(32, 32);
+}

@@ -12,7 +12,7 @@ namespace QueueCtl.Execution;
 public sealed class ShellCommandRunner : IJobRunner
 {
     /// <summary>How long to wait for output pipes to close after the shell exits (a background child may hold them).</summary>
-    private static readonly TimeSpan DrainGrace = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
 
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
