@@ -17,6 +17,11 @@
         'Get-QueueConfig'
         'Set-QueueConfig'
         'Start-QueueWorker'
+        'Get-QueueWorker'
+        'Stop-QueueWorker'
+        'Stop-QueueJob'
+        'Receive-QueueJob'
+        'Wait-QueueJob'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

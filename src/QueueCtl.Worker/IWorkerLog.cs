@@ -17,7 +17,7 @@ public sealed class FileWorkerLog : IWorkerLog, IDisposable
     public FileWorkerLog(string path, WorkerLogLevel minimum = WorkerLogLevel.Information)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
+        _writer = new StreamWriter(Storage.PrivateFiles.OpenAppend(path)) { AutoFlush = true };
         _minimum = minimum;
     }
 

@@ -3,7 +3,7 @@ using QueueCtl.Execution;
 namespace QueueCtl.Worker;
 
 /// <summary>Which runner runs which kind of job. Commands always run; script blocks need a PowerShell host.</summary>
-public sealed class JobRunners
+public sealed class JobRunners : IDisposable
 {
     private readonly Dictionary<QueueJobKind, IJobRunner> _runners = new() { [QueueJobKind.Command] = new ShellCommandRunner() };
 
@@ -14,4 +14,9 @@ public sealed class JobRunners
     }
 
     public IJobRunner? For(QueueJobKind kind) => _runners.GetValueOrDefault(kind);
+
+    public void Dispose()
+    {
+        foreach (var runner in _runners.Values.OfType<IDisposable>()) runner.Dispose();
+    }
 }

@@ -25,6 +25,7 @@ public sealed class WorkerHost
     private readonly WorkerRegistry _registry;
     private readonly ConcurrentQueue<(RunningJob Job, RunOutcome Outcome)> _ended = new();
     private readonly Dictionary<long, RunningJob> _running = new();
+    private readonly RunningProcesses _processes;
     private long _done;
     private long _failed;
 
@@ -37,6 +38,8 @@ public sealed class WorkerHost
         _log = log;
         _leases = new LeaseStore(db, options.WorkerId);
         _registry = new WorkerRegistry(db);
+        WorkerFiles.EnsureFolder(db.Path);
+        _processes = new RunningProcesses(WorkerFiles.RunningPath(db.Path, options.WorkerId));
     }
 
     public string WorkerId => _options.WorkerId;
@@ -85,6 +88,7 @@ public sealed class WorkerHost
         {
             RecoverLostJobs();
             var lastControl = DateTime.MinValue;
+            var controlDue = false;
             var nextHeartbeat = DateTime.MinValue;
             DateTime? nextDue = DateTime.MinValue;
             while (true)
@@ -95,8 +99,13 @@ public sealed class WorkerHost
                 if (kill.IsCancellationRequested) KillAll(StopReason.WorkerKilled);
 
                 var changed = watcher.HasChanged();
-                if (changed && now - lastControl >= ControlCheckInterval)
+                // Another process committed: a config change must apply to the very next claim.
+                if (changed) _db.ReloadConfig();
+                // Stop and cancel requests arrive as commits; look for them at most every 50 ms, but never skip one.
+                controlDue |= changed;
+                if (controlDue && now - lastControl >= ControlCheckInterval)
                 {
+                    controlDue = false;
                     lastControl = now;
                     if (!stopping && _registry.IsStopRequested(WorkerId)) stopping = BeginStopping("stop requested through the queue");
                     if (_running.Count > 0) StopCancelled(_leases.CancelRequests());
@@ -124,12 +133,15 @@ public sealed class WorkerHost
 
                 if (now >= nextHeartbeat)
                 {
-                    Heartbeat(ref stopping);
+                    var wasStopping = stopping;
+                    if (Heartbeat(ref stopping)) nextDue = now; // recovered jobs are due at once
                     nextHeartbeat = now + HeartbeatInterval;
+                    if (stopping && !wasStopping) continue;
                 }
 
                 if (claimedAll || !_ended.IsEmpty) continue;
                 var wakeAt = nextHeartbeat;
+                if (controlDue && lastControl + ControlCheckInterval < wakeAt) wakeAt = lastControl + ControlCheckInterval;
                 if (!stopping && _running.Count < _options.Concurrency && nextDue is { } due && due < wakeAt) wakeAt = due;
                 var wait = wakeAt - _db.Clock.GetUtcNow().UtcDateTime;
                 if (wait > _db.Config.PollInterval) wait = _db.Config.PollInterval;
@@ -150,8 +162,8 @@ public sealed class WorkerHost
         try
         {
             FlushEnded();
-            _registry.Heartbeat(WorkerId, JobsDone, JobsFailed);
             _registry.SetState(WorkerId, QueueWorkerState.Stopped);
+            _processes.Delete();
         }
         catch (QueueException ex)
         {
@@ -175,7 +187,7 @@ public sealed class WorkerHost
         var running = new RunningJob(claim);
         _running[claim.Seq] = running;
         var config = _db.Config;
-        var execution = new JobExecution(claim.Job, claim.Job.Timeout ?? config.JobTimeout, config.OutputLimit, WorkerId);
+        var execution = new JobExecution(claim.Job, claim.Job.Timeout ?? config.JobTimeout, config.OutputLimit, WorkerId) { Processes = _processes };
         _log.Write(WorkerLogLevel.Verbose, $"Job {claim.Job.Id} attempt {claim.Job.Attempts} started.");
         running.Completion = Task.Run(async () =>
         {
@@ -252,12 +264,13 @@ public sealed class WorkerHost
         Account(finished, cycle.FinishAccepted);
     }
 
-    private void Heartbeat(ref bool stopping)
+    /// <summary>Renews leases and looks after the queue. True when it put jobs of a lost worker back.</summary>
+    private bool Heartbeat(ref bool stopping)
     {
         try
         {
             _db.ReloadConfig();
-            if (_registry.Heartbeat(WorkerId, JobsDone, JobsFailed) && !stopping)
+            if (_registry.Heartbeat(WorkerId) && !stopping)
                 stopping = BeginStopping("stop requested through the queue");
             var running = _running.Values.Where(r => r.Reason == StopReason.None).ToList();
             foreach (var renewal in _leases.Renew(running.Select(r => r.Claim).ToList()))
@@ -267,7 +280,7 @@ public sealed class WorkerHost
                 else if (renewal.CancelRequested) job.Stop(StopReason.CancelledByUser);
                 else job.LeaseUntil = renewal.LeaseUntil;
             }
-            RecoverLostJobs();
+            return RecoverLostJobs() > 0;
         }
         catch (QueueException ex)
         {
@@ -275,6 +288,7 @@ public sealed class WorkerHost
             // Fence ourselves: a run whose lease we could not renew may already be running elsewhere.
             var now = _db.Clock.GetUtcNow().UtcDateTime;
             foreach (var job in _running.Values.Where(r => r.LeaseUntil <= now)) job.Stop(StopReason.LeaseLost);
+            return false;
         }
     }
 
@@ -285,18 +299,23 @@ public sealed class WorkerHost
     }
 
     /// <summary>Workers on this machine whose process is gone give up their jobs at once; elsewhere, expired leases do.</summary>
-    private void RecoverLostJobs()
+    private int RecoverLostJobs()
     {
         foreach (var (id, pid, startedAt) in _registry.LiveOnThisHost())
         {
             if (string.Equals(id, WorkerId, StringComparison.OrdinalIgnoreCase) || ProcessTree.IsAlive(pid, startedAt)) continue;
+            // Kill its orphaned job processes first: only then may the jobs run again.
+            var orphans = RunningProcesses.KillOrphans(WorkerFiles.RunningPath(_db.Path, id));
+            if (orphans > 0) _log.Write(WorkerLogLevel.Warning, $"Killed {orphans} orphaned job process(es) of worker {id}.");
             var expired = _leases.ExpireLeasesOf(id);
             _registry.SetState(id, QueueWorkerState.Lost);
             _log.Write(WorkerLogLevel.Warning, $"Worker {id} (pid {pid}) is gone; recovering its {expired} job(s).");
         }
         _registry.MarkSilentWorkersLost();
-        foreach (var id in _leases.RecoverExpired())
+        var recovered = _leases.RecoverExpired();
+        foreach (var id in recovered)
             _log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from a lost worker and will run again.");
+        return recovered.Count;
     }
 
     private void KillAll(StopReason reason)

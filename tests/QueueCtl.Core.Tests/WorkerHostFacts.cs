@@ -15,10 +15,13 @@ public class WorkerHostFacts : IDisposable
 
     private JobStore Jobs => _queue.Jobs;
 
-    private (WorkerHost Host, Task Run, CancellationTokenSource Stop, CancellationTokenSource Kill) StartWorker(int concurrency = 1, bool exitWhenEmpty = false, string? id = null)
+    private (WorkerHost Host, Task Run, CancellationTokenSource Stop, CancellationTokenSource Kill) StartWorker(int concurrency = 1,
+        bool exitWhenEmpty = false, string? id = null, TimeSpan? heartbeat = null)
     {
-        var host = new WorkerHost(_queue.Open(), new WorkerOptions { WorkerId = id ?? WorkerOptions.NewWorkerId(), Concurrency = concurrency, ExitWhenEmpty = exitWhenEmpty },
-            new JobRunners(), _log);
+        var host = new WorkerHost(_queue.Open(), new WorkerOptions
+        {
+            WorkerId = id ?? WorkerOptions.NewWorkerId(), Concurrency = concurrency, ExitWhenEmpty = exitWhenEmpty, HeartbeatInterval = heartbeat,
+        }, new JobRunners(), _log);
         var stop = new CancellationTokenSource();
         var kill = new CancellationTokenSource();
         return (host, Task.Run(() => host.RunAsync(stop.Token, kill.Token)), stop, kill);
@@ -135,6 +138,34 @@ public class WorkerHostFacts : IDisposable
         Assert.Equal(2, job.Attempts);
         Assert.Contains("ghost", job.Errors.Single().Error);
         Assert.Equal(QueueWorkerState.Lost, registry.List().Single(w => w.Id == "ghost").State);
+    }
+
+    [Fact]
+    public async Task ARunningWorker_NoticesAWorkerDie_KillsItsOrphanedJobProcess_AndRunsTheJobAgain()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        new ConfigStore(_queue.Db).Set("backoff-max", "0");
+        var worker = StartWorker(heartbeat: TimeSpan.FromMilliseconds(100));
+        await ShellCommandRunnerFacts.WaitUntil(() => new WorkerRegistry(_queue.Db).List().Any(w => w.State == QueueWorkerState.Running));
+
+        // A worker that died mid-job: registered with a pid that no longer exists, holding a claimed job whose
+        // process (a real one) is still running.
+        using var orphan = System.Diagnostics.Process.Start("sleep", "30");
+        var ghostFiles = new Execution.RunningProcesses(WorkerFiles.RunningPath(_queue.Path_, "ghost"));
+        ghostFiles.Add(orphan.Id, orphan.StartTime.ToUniversalTime());
+        Jobs.Enqueue(new JobSpec { Id = "orphaned", Command = "true", RunAt = DateTime.UtcNow.AddHours(1) });
+        var registry = new WorkerRegistry(_queue.Db);
+        registry.Register("ghost", QueueWorkerState.Running, processId: int.MaxValue - 7, processStartedAt: null, concurrency: 1, logPath: null, version: null);
+        _queue.Db.Write(() => _queue.Db.Execute(
+            "UPDATE jobs SET state = 'Processing', worker_id = 'ghost', attempts = 1, runs = 1, lease_until = $l, run_at = 0 WHERE id = 'orphaned'",
+            ("$l", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds())));
+
+        await WaitForState("orphaned", QueueJobState.Completed, seconds: 10);
+        Assert.True(orphan.WaitForExit(5000), "the orphaned job process should have been killed");
+        Assert.Equal(2, Jobs.Get("orphaned").Attempts);
+        Assert.False(File.Exists(WorkerFiles.RunningPath(_queue.Path_, "ghost")));
+        worker.Stop.Cancel();
+        await worker.Run.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private sealed class ListLog : IWorkerLog

@@ -5,6 +5,9 @@ namespace QueueCtl.Execution;
 /// <summary>Everything a runner needs to run one claimed job.</summary>
 public sealed record JobExecution(QueueJob Job, TimeSpan Timeout, int OutputLimit, string WorkerId)
 {
+    /// <summary>Where a runner records the processes it starts, so they can be killed if the worker dies.</summary>
+    public RunningProcesses? Processes { get; init; }
+
     /// <summary>The variables every run sees, so a command can tell which job and attempt it is.</summary>
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>
     {

@@ -34,6 +34,20 @@ public sealed class ShellCommandRunner : IJobRunner
             return RunOutcome.Failure($"The command could not be started: {ex.Message}");
         }
         process.StandardInput.Close();
+        execution.Processes?.Add(process.Id, StartTime(process));
+        try
+        {
+            return await Supervise(process, execution, stdout, stderr, Output, cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            execution.Processes?.Remove(process.Id);
+        }
+    }
+
+    private static async Task<RunOutcome> Supervise(Process process, JobExecution execution, OutputTail stdout, OutputTail stderr,
+        Func<CapturedOutput> output, CancellationToken cancel)
+    {
         var pumps = Task.WhenAll(Pump(process.StandardOutput.BaseStream, stdout), Pump(process.StandardError.BaseStream, stderr));
 
         using var timeout = new CancellationTokenSource(execution.Timeout);
@@ -48,14 +62,20 @@ public sealed class ShellCommandRunner : IJobRunner
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             await Drain(pumps).ConfigureAwait(false);
             return cancel.IsCancellationRequested
-                ? RunOutcome.Cancel("The run was stopped.", Output())
-                : RunOutcome.Failure($"Timed out after {Format(execution.Timeout)}; the process tree was killed.", null, Output());
+                ? RunOutcome.Cancel("The run was stopped.", output())
+                : RunOutcome.Failure($"Timed out after {Durations.Describe(execution.Timeout)}; the process tree was killed.", null, output());
         }
         await Drain(pumps).ConfigureAwait(false);
         var code = process.ExitCode;
-        if (code == 0) return RunOutcome.Success(0, Output());
+        if (code == 0) return RunOutcome.Success(0, output());
         var last = LastLine(stderr.ToString());
-        return RunOutcome.Failure(last is null ? $"Exited with code {code}." : $"Exited with code {code}: {last}", code, Output());
+        return RunOutcome.Failure(last is null ? $"Exited with code {code}." : $"Exited with code {code}: {last}", code, output());
+    }
+
+    private static DateTime StartTime(Process process)
+    {
+        try { return process.StartTime.ToUniversalTime(); }
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception) { return DateTime.UtcNow; }
     }
 
     private static ProcessStartInfo StartInfo(JobExecution execution)
@@ -113,6 +133,4 @@ public sealed class ShellCommandRunner : IJobRunner
         return string.IsNullOrEmpty(line) ? null : line.Length > 500 ? line[..500] + "…" : line;
     }
 
-    internal static string Format(TimeSpan span) =>
-        span.TotalSeconds < 120 ? $"{span.TotalSeconds:0.###} s" : span.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 }

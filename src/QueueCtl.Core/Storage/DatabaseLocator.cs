@@ -35,22 +35,7 @@ public static class DatabaseLocator
     /// </summary>
     public static void EnsureCreated(string path)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(folder))
-        {
-            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
-            else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        if (File.Exists(path)) return;
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using var _ = new FileStream(path, options);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another process created it first: fine.
-        }
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        PrivateFiles.CreateIfMissing(path);
     }
 }

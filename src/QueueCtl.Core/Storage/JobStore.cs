@@ -78,6 +78,19 @@ public sealed class JobStore
         _db.Read(() => _db.Query($"SELECT {JobRows.Columns} FROM jobs WHERE id = $id", r => JobRows.Read(r, _db.Path), ("$id", id))
             .FirstOrDefault());
 
+    /// <summary>The jobs with these exact ids that exist, in no particular order.</summary>
+    public IReadOnlyList<QueueJob> FindMany(IReadOnlyCollection<string> ids)
+    {
+        var found = new List<QueueJob>();
+        foreach (var chunk in ids.Chunk(500))
+        {
+            var names = chunk.Select((_, i) => $"$i{i}").ToList();
+            found.AddRange(_db.Read(() => _db.Query($"SELECT {JobRows.Columns} FROM jobs WHERE id IN ({string.Join(", ", names)})",
+                r => JobRows.Read(r, _db.Path), chunk.Select((id, i) => (names[i], (object?)id)).ToArray())));
+        }
+        return found;
+    }
+
     public QueueJob Get(string id) =>
         Find(id) ?? throw NotFound(id);
 

@@ -45,6 +45,7 @@ public sealed class LeaseStore
         var now = _db.NowMs;
         var policy = RetryPolicy.From(_db.Config);
         var accepted = finished.Select(f => ApplyOutcome(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome, now, policy)).ToList();
+        CountFinished(finished, accepted);
         var claimed = count <= 0 ? new List<ClaimedJob>() : _db.Query(ClaimSql,
                 r => new ClaimedJob(JobRows.Seq(r), JobRows.Read(r, _db.Path), UnixTime.FromMs(r.GetInt64(21))),
                 ("$worker", WorkerId), ("$now", now), ("$lease", now + LeaseMs), ("$n", count))
@@ -113,6 +114,21 @@ public sealed class LeaseStore
     public int ExpireLeasesOf(string deadWorkerId) => _db.Write(() => _db.Execute(
         "UPDATE jobs SET lease_until = $expired WHERE state = 'Processing' AND worker_id = $worker",
         ("$expired", _db.NowMs - 1), ("$worker", deadWorkerId)));
+
+    /// <summary>Adds the accepted runs to this worker's counters, in the same transaction that records them.</summary>
+    private void CountFinished(IReadOnlyList<FinishedRun> finished, IReadOnlyList<bool> accepted)
+    {
+        long done = 0, failed = 0;
+        for (var i = 0; i < finished.Count; i++)
+        {
+            if (!accepted[i]) continue;
+            if (finished[i].Outcome.Kind == RunResultKind.Succeeded) done++;
+            else failed++;
+        }
+        if (done + failed > 0)
+            _db.Execute("UPDATE workers SET jobs_done = jobs_done + $done, jobs_failed = jobs_failed + $failed WHERE id = $worker",
+                ("$done", done), ("$failed", failed), ("$worker", WorkerId));
+    }
 
     private long LeaseMs => (long)_db.Config.LeaseDuration.TotalMilliseconds;
 

@@ -24,13 +24,21 @@ public sealed class WorkerRegistry
             ("$concurrency", concurrency), ("$now", now), ("$log", logPath), ("$version", version));
     });
 
-    /// <summary>Refreshes a worker's heartbeat and counters. Returns whether a stop has been requested.</summary>
-    public bool Heartbeat(string id, long jobsDone, long jobsFailed) => _db.Write(() =>
+    /// <summary>Records the process Start-QueueWorker launched for a worker that has not registered itself yet.</summary>
+    public void SetProcess(string id, int processId, DateTime? processStartedAt) => _db.Write(() => _db.Execute(
+        "UPDATE workers SET pid = $pid, process_started_at = $pstart WHERE id = $id AND state = 'Starting'",
+        ("$id", id), ("$pid", processId), ("$pstart", processStartedAt is { } ps ? UnixTime.ToMs(ps) : null)));
+
+    public QueueWorker? Find(string id) =>
+        List().FirstOrDefault(w => string.Equals(w.Id, id, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Refreshes a worker's heartbeat. Returns whether a stop has been requested.</summary>
+    public bool Heartbeat(string id) => _db.Write(() =>
         _db.Scalar<long?>(
-            "UPDATE workers SET heartbeat_at = $now, jobs_done = $done, jobs_failed = $failed, " +
+            "UPDATE workers SET heartbeat_at = $now, " +
             "state = CASE WHEN state IN ('Lost', 'Starting') THEN (CASE WHEN stop_requested = 1 THEN 'Stopping' ELSE 'Running' END) ELSE state END " +
             "WHERE id = $id RETURNING stop_requested",
-            ("$id", id), ("$now", _db.NowMs), ("$done", jobsDone), ("$failed", jobsFailed)) == 1);
+            ("$id", id), ("$now", _db.NowMs)) == 1);
 
     public bool IsStopRequested(string id) =>
         _db.Read(() => _db.Scalar<long?>("SELECT stop_requested FROM workers WHERE id = $id", ("$id", id)) == 1);

@@ -7,12 +7,13 @@ using QueueCtl.Worker;
 namespace QueueCtl.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Starts workers that claim and run jobs.</para>
+/// <para type="synopsis">Starts workers that claim and run jobs: detached processes, or in this session with -Foreground.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "QueueWorker", DefaultParameterSetName = ForegroundSet)]
-[OutputType(typeof(QueueWorker))]
+[Cmdlet(VerbsLifecycle.Start, "QueueWorker", DefaultParameterSetName = DetachedSet)]
+[OutputType(typeof(QueueWorker), ParameterSetName = new[] { DetachedSet })]
 public sealed class StartQueueWorkerCommand : QueueCmdlet
 {
+    private const string DetachedSet = "Detached";
     private const string ForegroundSet = "Foreground";
     private readonly CancellationTokenSource _kill = new();
     private int _interrupts;
@@ -37,13 +38,17 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
     [Parameter(ParameterSetName = ForegroundSet)]
     public SwitchParameter UntilEmpty { get; set; }
 
-    /// <summary>The worker's id (one worker only); generated when omitted.</summary>
-    [Parameter(DontShow = true)]
+    /// <summary>Appends the workers' log to this file (detached workers always log, beside the queue).</summary>
+    [Parameter(ParameterSetName = ForegroundSet)]
+    public string? LogPath { get; set; }
+
+    /// <summary>The worker's id, given by the process that launched it.</summary>
+    [Parameter(ParameterSetName = ForegroundSet, DontShow = true)]
     public string? WorkerId { get; set; }
 
-    /// <summary>Appends the workers' log to this file.</summary>
-    [Parameter]
-    public string? LogPath { get; set; }
+    /// <summary>Set by Start-QueueWorker in the worker process it launches.</summary>
+    [Parameter(ParameterSetName = ForegroundSet, DontShow = true)]
+    public SwitchParameter Detached { get; set; }
 
     #endregion
 
@@ -52,15 +57,44 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         if (WorkerId is not null && Count != 1)
             ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
                 "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
-        RunForeground();
+        if (Foreground) RunForeground();
+        else LaunchDetached();
+    }
+
+    private void LaunchDetached()
+    {
+        var registry = new WorkerRegistry(Db);
+        var moduleDirectory = Path.GetDirectoryName(typeof(StartQueueWorkerCommand).Assembly.Location)!;
+        WorkerFiles.EnsureFolder(Db.Path);
+        for (var i = 0; i < Count; i++)
+        {
+            var id = WorkerOptions.NewWorkerId();
+            var log = WorkerFiles.LogPath(Db.Path, id);
+            PrivateFiles.CreateIfMissing(log);
+            registry.Register(id, QueueWorkerState.Starting, 0, null, Concurrency, log, Version);
+            try
+            {
+                using var process = WorkerLauncher.Launch(moduleDirectory, Db.Path, id, Concurrency, log);
+                registry.SetProcess(id, process.Id, process.StartTime.ToUniversalTime());
+            }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+            {
+                registry.SetState(id, QueueWorkerState.Stopped);
+                WriteError(QueueErrors.Record("WorkerStartFailed", ErrorCategory.OpenError,
+                    $"Could not start worker {id}: {ex.Message}", id, ex));
+                continue;
+            }
+            WriteObject(registry.Find(id));
+        }
     }
 
     private void RunForeground()
     {
+        if (Detached) WorkerLauncher.DetachFromTerminal();
         var logPath = LogPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
         using var pipelineLog = new PipelineWorkerLog();
         using var fileLog = logPath is null ? null : new FileWorkerLog(logPath);
-        IWorkerLog log = fileLog is null ? pipelineLog : new CompositeWorkerLog(pipelineLog, fileLog);
+        IWorkerLog log = fileLog is null ? pipelineLog : Detached ? fileLog : new CompositeWorkerLog(pipelineLog, fileLog);
         using var terminate = OperatingSystem.IsWindows() ? null
             : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
             {
@@ -68,6 +102,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
                 Interrupt();
             });
         var databases = new List<QueueDatabase>();
+        var runners = new List<JobRunners>();
         try
         {
             var path = DatabasePath;
@@ -75,16 +110,18 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             {
                 var db = QueueDatabase.Open(path);
                 databases.Add(db);
+                var jobRunners = WorkerRunners.Create();
+                runners.Add(jobRunners);
                 return new WorkerHost(db, new WorkerOptions
                 {
                     WorkerId = WorkerId ?? WorkerOptions.NewWorkerId(),
                     Concurrency = Concurrency,
                     ExitWhenEmpty = UntilEmpty,
                     LogPath = logPath,
-                    Version = typeof(StartQueueWorkerCommand).Assembly.GetName().Version?.ToString(3),
-                }, WorkerRunners.Create(), log);
+                    Version = Version,
+                }, jobRunners, log);
             }).ToList();
-            var all = Task.WhenAll(hosts.Select(h => Task.Run(() => h.RunAsync(StopToken, _kill.Token))));
+            var all = Task.WhenAll(hosts.Select(h => h.RunAsync(StopToken, _kill.Token)));
             all.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
             pipelineLog.Pump((level, message) =>
             {
@@ -107,9 +144,12 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         }
         finally
         {
+            foreach (var r in runners) r.Dispose();
             foreach (var db in databases) db.Dispose();
         }
     }
+
+    private static string? Version => typeof(StartQueueWorkerCommand).Assembly.GetName().Version?.ToString(3);
 
     /// <summary>The first Ctrl+C or SIGTERM stops gracefully; the second kills running jobs (they are retried).</summary>
     private void Interrupt()

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+
+namespace QueueCtl.PowerShell.Infrastructure;
+
+/// <summary>
+/// Starts a worker as its own pwsh process, detached from the caller: it runs Start-QueueWorker -Foreground from this
+/// same module (as Start-Job runs a child pwsh), in a new session with no terminal, its output appended to its log.
+/// Closing the shell or terminal that started it leaves it running.
+/// </summary>
+internal static class WorkerLauncher
+{
+    public static Process Launch(string moduleDirectory, string databasePath, string workerId, int concurrency, string logPath)
+    {
+        var command = string.Join(' ',
+            $"Import-Module -Name {Quote(Path.Combine(moduleDirectory, "QueueCtl.psd1"))};",
+            $"Start-QueueWorker -Foreground -Detached -Database {Quote(databasePath)} -WorkerId {Quote(workerId)}",
+            $"-Concurrency {concurrency} -LogPath {Quote(logPath)}");
+        var (pwsh, prefix) = PwshCommand();
+        var pwshArguments = prefix.Concat(new[] { "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", command });
+        ProcessStartInfo info;
+        if (OperatingSystem.IsWindows())
+        {
+            info = new ProcessStartInfo(pwsh) { CreateNoWindow = true };
+            foreach (var a in pwshArguments) info.ArgumentList.Add(a);
+        }
+        else
+        {
+            // The shell points the worker's standard streams at its log (and stdin at /dev/null), then becomes pwsh.
+            info = new ProcessStartInfo("/bin/sh");
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$QUEUECTL_WORKER_LOG\" 2>&1");
+            info.ArgumentList.Add("queuectl-worker");
+            info.ArgumentList.Add(pwsh);
+            foreach (var a in pwshArguments) info.ArgumentList.Add(a);
+            info.Environment["QUEUECTL_WORKER_LOG"] = logPath;
+        }
+        info.UseShellExecute = false;
+        info.WorkingDirectory = Path.GetDirectoryName(databasePath)!;
+        return Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
+    }
+
+    /// <summary>The command that starts this same PowerShell: pwsh itself, or dotnet with pwsh.dll for the .NET tool.</summary>
+    public static (string FileName, string[] Prefix) PwshCommand()
+    {
+        var process = Environment.ProcessPath ?? "pwsh";
+        var name = Path.GetFileNameWithoutExtension(process);
+        var psHome = Path.GetDirectoryName(typeof(PSObject).Assembly.Location)!;
+        if (name.Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            return (process, new[] { Path.Combine(psHome, "pwsh.dll") });
+        if (name.Equals("pwsh", StringComparison.OrdinalIgnoreCase))
+            return (process, Array.Empty<string>());
+        var beside = Path.Combine(psHome, OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh");
+        return (File.Exists(beside) ? beside : "pwsh", Array.Empty<string>());
+    }
+
+    private static string Quote(string text) => "'" + text.Replace("'", "''") + "'";
+
+    /// <summary>Leaves the caller's session and terminal (Unix), so a closed terminal's SIGHUP never reaches this worker.</summary>
+    public static void DetachFromTerminal()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        _ = setsid();
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setsid();
+}
