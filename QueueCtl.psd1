@@ -1,5 +1,6 @@
 @{
     RootModule             = 'QueueCtl.PowerShell.dll'
+    NestedModules          = @('QueueCtl.Cli.psm1')
     ModuleVersion          = '0.1.0'
     GUID                   = '3ff85fbc-1409-452a-ad90-e59d8b8c9357'
     Author                 = 'QueueCtl contributors'
@@ -8,6 +9,8 @@
     Description            = 'A durable background job queue for PowerShell: SQLite-backed, with detached crash-safe workers, retries with exponential backoff, and a dead letter queue.'
     CompatiblePSEditions   = @('Core')
     PowerShellVersion      = '7.4'
+    FormatsToProcess       = @('QueueCtl.Format.ps1xml')
+    TypesToProcess         = @('QueueCtl.Types.ps1xml')
     CmdletsToExport        = @(
         'New-QueueJob'
         'Get-QueueJob'
@@ -23,7 +26,7 @@
         'Receive-QueueJob'
         'Wait-QueueJob'
     )
-    FunctionsToExport      = @()
+    FunctionsToExport      = @('queuectl')
     VariablesToExport      = @()
     AliasesToExport        = @()
     PrivateData            = @{

@@ -8,6 +8,7 @@
                manifest, formats, help, the queuectl launcher).
       Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh.
       Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
+      Package  Build, then write the module package as the PowerShell Gallery takes it (out/package/*.nupkg).
       Clean    Remove out/ and every bin/ and obj/ folder.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -15,7 +16,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -31,6 +32,7 @@ Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleDir = Join-Path $Out 'QueueCtl'
+$PackageDir = Join-Path $Out 'package'
 # The platforms whose native SQLite the module ships and resolves at load time.
 $NativeRids = 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64',
               'osx-x64', 'osx-arm64', 'win-x64', 'win-x86', 'win-arm64'
@@ -87,15 +89,23 @@ function Invoke-Build {
     foreach ($file in 'LICENSE', 'README.md', 'CHANGELOG.md') {
         if (Test-Path (Join-Path $Root $file)) { Copy-Item (Join-Path $Root $file) $ModuleDir }
     }
+    Invoke-ChildPwsh (Join-Path $Root 'build/New-ModuleHelp.ps1') @('-ModulePath', $ModuleDir,
+        '-HelpSource', (Join-Path $Root 'docs/help'), '-XmlDocumentation', (Join-Path $publish 'QueueCtl.PowerShell.xml'))
     Remove-Item $publish -Recurse -Force
     Write-Host "Staged module: $ModuleDir" -ForegroundColor Green
+}
+
+function Invoke-Package {
+    if (Test-Path $PackageDir) { Remove-Item $PackageDir -Recurse -Force }
+    $null = New-Item -ItemType Directory $PackageDir
+    Invoke-ChildPwsh (Join-Path $Root 'build/New-ModulePackage.ps1') @('-ModulePath', $ModuleDir, '-Destination', $PackageDir)
 }
 
 function Invoke-Test {
     Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
     Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
     $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
-    $arguments = @('-ModulePath', $ModuleDir, '-PesterPath', $pester)
+    $arguments = @('-ModulePath', $ModuleDir, '-PackagePath', $PackageDir, '-PesterPath', $pester)
     if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
     Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
 }
@@ -115,8 +125,9 @@ foreach ($step in $Task) {
     Write-Host "=== $step ===" -ForegroundColor Cyan
     switch ($step) {
         'Build' { Invoke-Build }
-        'Test' { Invoke-Build; Invoke-Test }
+        'Test' { Invoke-Build; Invoke-Package; Invoke-Test }
         'Demo' { Invoke-Build; Invoke-Demo }
+        'Package' { Invoke-Build; Invoke-Package }
         'Clean' { Invoke-Clean }
     }
 }

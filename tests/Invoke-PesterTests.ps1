@@ -4,12 +4,14 @@
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
+    [Parameter(Mandatory)][string] $PackagePath,
     [Parameter(Mandatory)][string] $PesterPath,
     [string] $Tag
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -Force
 $env:QUEUECTL_TEST_MODULE = (Resolve-Path $ModulePath).Path
+$env:QUEUECTL_TEST_PACKAGE = (Resolve-Path $PackagePath).Path
 $config = New-PesterConfiguration
 $config.Run.Path = Join-Path $PSScriptRoot 'pester'
 $config.Run.PassThru = $true

@@ -34,6 +34,9 @@ public sealed class QueueWorker
     public string? Version { get; init; }
     public string? Database { get; init; }
 
+    /// <summary>How long the worker has been running (or ran, once stopped).</summary>
+    public TimeSpan Uptime => (StoppedAt ?? (IsAlive ? DateTime.UtcNow : HeartbeatAt)) - StartedAt;
+
     public bool IsAlive => State is QueueWorkerState.Starting or QueueWorkerState.Running or QueueWorkerState.Stopping;
 
     public override string ToString() => Id;

@@ -7,7 +7,7 @@ namespace QueueCtl.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Adds jobs to the queue.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.New, "QueueJob", DefaultParameterSetName = CommandSet)]
+[Cmdlet(VerbsCommon.New, "QueueJob", DefaultParameterSetName = CommandSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(QueueJob))]
 public sealed class NewQueueJobCommand : QueueCmdlet
 {
@@ -15,6 +15,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     private const string ScriptBlockSet = "ScriptBlock";
     private const string JsonSet = "Json";
     private BatchingEnqueuer? _enqueuer;
+    private ProgressRecord? _progress;
 
     #region Parameters
 
@@ -102,6 +103,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
             WriteQueueError(ex, ParameterSetName == JsonSet ? Json : Command);
             return;
         }
+        if (!ShouldProcess(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}", "Enqueue")) return;
         TryQueue(() => _enqueuer!.Add(spec), spec.Id ?? spec.Command);
         EmitResults();
     }
@@ -110,6 +112,11 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         TryQueue(() => _enqueuer!.Flush(), null);
         EmitResults();
+        if (_progress is not null)
+        {
+            _progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(_progress);
+        }
         WriteVerbose($"Wrote {_enqueuer!.Written} job(s) in {_enqueuer.Batches} transaction(s) to {Db.Path}.");
     }
 
@@ -141,6 +148,13 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         IReadOnlyList<EnqueueResult> results = Array.Empty<EnqueueResult>();
         if (!TryQueue(() => results = _enqueuer!.TakeResults(), null)) return;
+        if (results.Count > 0 && _enqueuer!.Batches > 1)
+        {
+            // Only a big import shows progress: its total is unknown, so it counts up.
+            _progress ??= new ProgressRecord(3, "Enqueuing jobs", "Starting");
+            _progress.StatusDescription = $"{_enqueuer.Written:N0} jobs written in {_enqueuer.Batches:N0} transactions";
+            WriteProgress(_progress);
+        }
         foreach (var result in results)
         {
             if (result.Job is { } job) WriteObject(job);

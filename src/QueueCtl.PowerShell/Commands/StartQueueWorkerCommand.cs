@@ -9,14 +9,16 @@ namespace QueueCtl.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Starts workers that claim and run jobs: detached processes, or in this session with -Foreground.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "QueueWorker", DefaultParameterSetName = DetachedSet)]
+[Cmdlet(VerbsLifecycle.Start, "QueueWorker", DefaultParameterSetName = DetachedSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(QueueWorker), ParameterSetName = new[] { DetachedSet })]
 public sealed class StartQueueWorkerCommand : QueueCmdlet
 {
     private const string DetachedSet = "Detached";
     private const string ForegroundSet = "Foreground";
+    private readonly CancellationTokenSource _graceful = new();
     private readonly CancellationTokenSource _kill = new();
     private int _interrupts;
+    private volatile bool _pipelineStopped;
 
     #region Parameters
 
@@ -57,6 +59,8 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         if (WorkerId is not null && Count != 1)
             ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
                 "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
+        var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabasePath}";
+        if (!ShouldProcess(what, Foreground ? "Run in this session" : "Start")) return;
         if (Foreground) RunForeground();
         else LaunchDetached();
     }
@@ -121,11 +125,11 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
                     Version = Version,
                 }, jobRunners, log);
             }).ToList();
-            var all = Task.WhenAll(hosts.Select(h => h.RunAsync(StopToken, _kill.Token)));
+            var all = Task.WhenAll(hosts.Select(h => h.RunAsync(_graceful.Token, _kill.Token)));
             all.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
             pipelineLog.Pump((level, message) =>
             {
-                if (StopToken.IsCancellationRequested) return;
+                if (_pipelineStopped) return; // after Ctrl+C PowerShell's streams no longer take writes
                 switch (level)
                 {
                     case WorkerLogLevel.Verbose: WriteVerbose(message); break;
@@ -154,11 +158,20 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
     /// <summary>The first Ctrl+C or SIGTERM stops gracefully; the second kills running jobs (they are retried).</summary>
     private void Interrupt()
     {
-        if (Interlocked.Increment(ref _interrupts) == 1) base.StopProcessing();
+        if (Interlocked.Increment(ref _interrupts) == 1) _graceful.Cancel();
         else _kill.Cancel();
     }
 
-    protected override void StopProcessing() => Interrupt();
+    protected override void StopProcessing()
+    {
+        _pipelineStopped = true;
+        base.StopProcessing();
+        Interrupt();
+    }
 
-    protected override void DisposeResources() => _kill.Dispose();
+    protected override void DisposeResources()
+    {
+        _graceful.Dispose();
+        _kill.Dispose();
+    }
 }

@@ -27,12 +27,15 @@ internal static class Completion
     private static string Quote(string name) =>
         name.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,|&<>@#".Contains(c)) ? "'" + name.Replace("'", "''") + "'" : name;
 
-    /// <summary>Completion must never throw at the prompt: a missing or locked queue simply offers nothing.</summary>
-    public static IEnumerable<CompletionResult> Safely(Func<IEnumerable<CompletionResult>> produce)
+    /// <summary>
+    /// Completion must never throw at the prompt: a missing or locked queue simply offers nothing. The producer must
+    /// return a materialized list: its queue is closed when it returns.
+    /// </summary>
+    public static IEnumerable<CompletionResult> Safely(Func<IReadOnlyList<CompletionResult>> produce)
     {
         try
         {
-            return produce().ToList();
+            return produce();
         }
         catch (Exception)
         {
@@ -51,8 +54,8 @@ public sealed class JobIdCompleter : IArgumentCompleter
         if (!File.Exists(path)) return Array.Empty<CompletionResult>();
         using var db = QueueDatabase.Open(path);
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
-        var jobs = new JobStore(db).List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200);
-        return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {j.Command}")), wordToComplete ?? "");
+        var jobs = new JobStore(db).List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200).ToList();
+        return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {j.Command}")), wordToComplete ?? "").ToList();
     });
 
     private static string EscapeWildcards(string text) =>
@@ -68,7 +71,7 @@ public sealed class WorkerIdCompleter : IArgumentCompleter
         var path = Completion.DatabaseFor(fakeBoundParameters);
         if (!File.Exists(path)) return Array.Empty<CompletionResult>();
         using var db = QueueDatabase.Open(path);
-        return Completion.Results(new WorkerRegistry(db).List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "");
+        return Completion.Results(new WorkerRegistry(db).List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "").ToList();
     });
 }
 
