@@ -9,6 +9,7 @@
       Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh.
       Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
       Package  Build, then write the module package as the PowerShell Gallery takes it (out/package/*.nupkg).
+      Bench    Build, then run the benchmark suite (bench/Invoke-Benchmark.ps1); never part of Test.
       Clean    Remove out/ and every bin/ and obj/ folder.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -16,14 +17,17 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Package', 'Bench', 'Clean')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Pester tag filter for the Test task, e.g. -Tag Crash.
-    [string[]] $Tag
+    [string[]] $Tag,
+
+    # Extra arguments for the Bench task, e.g. -BenchArgs '-Quick'.
+    [string[]] $BenchArgs = @()
 )
 
 $ErrorActionPreference = 'Stop'
@@ -128,6 +132,7 @@ foreach ($step in $Task) {
         'Test' { Invoke-Build; Invoke-Package; Invoke-Test }
         'Demo' { Invoke-Build; Invoke-Demo }
         'Package' { Invoke-Build; Invoke-Package }
+        'Bench' { Invoke-Build; Invoke-ChildPwsh (Join-Path $Root 'bench/Invoke-Benchmark.ps1') (@('-ModulePath', $ModuleDir) + $BenchArgs) }
         'Clean' { Invoke-Clean }
     }
 }

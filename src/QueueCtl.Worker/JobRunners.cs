@@ -15,6 +15,12 @@ public sealed class JobRunners : IDisposable
 
     public IJobRunner? For(QueueJobKind kind) => _runners.GetValueOrDefault(kind);
 
+    /// <summary>Warms every runner for <paramref name="slots"/> concurrent jobs.</summary>
+    public void Warm(int slots)
+    {
+        foreach (var runner in _runners.Values) runner.Warm(slots);
+    }
+
     public void Dispose()
     {
         foreach (var runner in _runners.Values.OfType<IDisposable>()) runner.Dispose();

@@ -86,6 +86,7 @@ public sealed class WorkerHost
         var stopping = false;
         try
         {
+            _runners.Warm(_options.Concurrency);
             _registry.Prune(TimeSpan.FromDays(1));
             RecoverLostJobs();
             var lastControl = DateTime.MinValue;

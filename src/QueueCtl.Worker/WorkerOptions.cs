@@ -17,6 +17,6 @@ public sealed record WorkerOptions
     public static string NewWorkerId()
     {
         var host = new string(Environment.MachineName.ToLowerInvariant().Where(char.IsLetterOrDigit).Take(20).ToArray());
-        return $"{(host.Length > 0 ? host : "worker")}-{Jobs.JobIds.New()[..6]}";
+        return $"{(host.Length > 0 ? host : "worker")}-{Jobs.JobIds.Random(6)}";
     }
 }

@@ -85,3 +85,22 @@ public class OutputTailFacts
         Assert.Equal(1, tail.Dropped);
     }
 }
+
+public class JobIdFacts
+{
+    [Fact]
+    public void GeneratedIds_AreUnique_AndIncreaseWithinAProcess()
+    {
+        var ids = Enumerable.Range(0, 100_000).Select(_ => JobIds.New()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(ids.OrderBy(i => i, StringComparer.Ordinal), ids);
+        Assert.All(ids, id => Assert.Matches("^[0-9a-z]{13}$", id));
+    }
+
+    [Fact]
+    public void WorkerIds_StartedTogether_DoNotCollide()
+    {
+        var ids = Enumerable.Range(0, 1000).Select(_ => QueueCtl.Worker.WorkerOptions.NewWorkerId()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+}

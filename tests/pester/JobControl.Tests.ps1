@@ -169,10 +169,18 @@ Describe 'Script-block jobs' {
         Receive-QueueJob loud -ErrorAction SilentlyContinue | Should -Be 'went on'
     }
 
-    It 'does not leak variables from one job to the next' {
-        New-QueueJob -ScriptBlock { $global:leak = 'secret'; 'set' } -Id setter | Wait-QueueJob -Timeout 30 | Out-Null
-        New-QueueJob -ScriptBlock { "leak=[$global:leak]" } -Id getter | Wait-QueueJob -Timeout 30 | Out-Null
-        Receive-QueueJob getter | Should -Be 'leak=[]'
+    It 'does not leak variables, functions or preferences from one job to the next' {
+        New-QueueJob -ScriptBlock { $leak = 'secret'; function Get-Leak { 'leaked' }; $ErrorActionPreference = 'Ignore'; 'set' } -Id setter |
+            Wait-QueueJob -Timeout 30 | Out-Null
+        New-QueueJob -ScriptBlock { "leak=[$leak] function=[$(Get-Command Get-Leak -ErrorAction Ignore)] eap=[$ErrorActionPreference]" } -Id getter |
+            Wait-QueueJob -Timeout 30 | Out-Null
+        Receive-QueueJob getter | Should -Be 'leak=[] function=[] eap=[Continue]'
+    }
+
+    It 'resets the runspace after a failed run, even its global scope' {
+        New-QueueJob -ScriptBlock { $global:poison = 'bad'; throw 'failing on purpose' } -Id poisoner -MaxRetries 0 | Wait-QueueJob -Timeout 30 | Out-Null
+        New-QueueJob -ScriptBlock { "poison=[$global:poison]" } -Id checker | Wait-QueueJob -Timeout 30 | Out-Null
+        Receive-QueueJob checker | Should -Be 'poison=[]'
     }
 
     It 'is stopped by its timeout' {

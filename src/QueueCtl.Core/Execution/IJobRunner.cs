@@ -26,4 +26,10 @@ public sealed record JobExecution(QueueJob Job, TimeSpan Timeout, int OutputLimi
 public interface IJobRunner
 {
     Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel);
+
+    /// <summary>
+    /// Gets ready to run <paramref name="slots"/> jobs at once before the worker claims any, so a job is not kept
+    /// waiting while a runner sets itself up. Most runners have nothing to do.
+    /// </summary>
+    void Warm(int slots) { }
 }

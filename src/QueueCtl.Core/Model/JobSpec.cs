@@ -15,7 +15,8 @@ public sealed record JobSpec
     /// <summary>Refuses a spec that could never run. Throws <see cref="QueueException"/>.</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Command))
+        // An empty script block is a valid no-op; an empty command line is a mistake.
+        if (Kind == QueueJobKind.Command && string.IsNullOrWhiteSpace(Command))
             throw new QueueException(QueueErrorCode.InvalidJobSpec, "The job's command is empty.");
         if (Id is not null)
         {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 
 namespace QueueCtl.Storage;
 
@@ -10,7 +9,7 @@ internal static class JobRows
         "seq, id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, " +
         "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested";
 
-    public static QueueJob Read(SqliteDataReader r, string database) => new()
+    public static QueueJob Read(Row r, string database) => new()
     {
         Id = r.GetString(1),
         Kind = Enum.Parse<QueueJobKind>(r.GetString(2)),
@@ -35,7 +34,7 @@ internal static class JobRows
         Database = database,
     };
 
-    public static long Seq(SqliteDataReader r) => r.GetInt64(0);
+    public static long Seq(Row r) => r.GetInt64(0);
 
     private static IReadOnlyList<QueueJobError> ReadErrors(string json)
     {

@@ -5,10 +5,14 @@ namespace QueueCtl.Storage;
 /// <summary>What users do to jobs: enqueue, find, remove, retry from the DLQ, cancel, and count.</summary>
 public sealed class JobStore
 {
-    private const string Insert =
-        "INSERT INTO jobs (id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, created_at, updated_at) " +
-        "VALUES ($id, $kind, $command, $arguments, $wd, 'Pending', 0, 0, $max, $timeout, $run_at, $now, $now) " +
-        "ON CONFLICT (id) DO NOTHING RETURNING seq";
+    // Two shapes of insert: the common one (a command with the default timeout) binds six values instead of nine.
+    private const string InsertCommand =
+        "INSERT INTO jobs (id, command, working_directory, max_retries, run_at, created_at, updated_at) " +
+        "VALUES ($id, $command, $wd, $max, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
+
+    private const string InsertAny =
+        "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at) " +
+        "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
 
     private readonly QueueDatabase _db;
 
@@ -25,8 +29,14 @@ public sealed class JobStore
         _db.Write(() =>
         {
             var now = _db.NowMs;
+            var stored = 0;
             for (var i = 0; i < specs.Count; i++)
+            {
                 results[i] = InsertOne(specs[i], defaults.MaxRetries, now);
+                if (results[i].Job is not null) stored++;
+            }
+            // Inserts keep job_counts here, once per batch; updates and deletes keep it through triggers.
+            if (stored > 0) _db.Execute("UPDATE job_counts SET n = n + $n WHERE state = 'Pending'", ("$n", stored));
         });
         return results;
     }
@@ -52,12 +62,14 @@ public sealed class JobStore
         var timeoutMs = spec.Timeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : (long?)null;
         for (var tries = 0; ; tries++)
         {
-            var id = spec.Id ?? JobIds.New();
-            var seq = _db.Prepare(Insert,
-                ("$id", id), ("$kind", spec.Kind.ToString()), ("$command", spec.Command), ("$arguments", spec.Arguments),
-                ("$wd", spec.WorkingDirectory), ("$max", maxRetries), ("$timeout", timeoutMs), ("$run_at", runAt), ("$now", now))
-                .ExecuteScalar();
-            if (seq is not null)
+            var id = spec.Id ?? JobIds.New(_db.Clock);
+            var inserted = spec.Kind == QueueJobKind.Command && spec.Arguments is null && timeoutMs is null
+                ? _db.Execute(InsertCommand, ("$id", id), ("$command", spec.Command), ("$wd", spec.WorkingDirectory),
+                    ("$max", maxRetries), ("$run_at", runAt), ("$now", now))
+                : _db.Execute(InsertAny, ("$id", id), ("$kind", spec.Kind.ToString()), ("$command", spec.Command),
+                    ("$arguments", spec.Arguments), ("$wd", spec.WorkingDirectory), ("$max", maxRetries), ("$timeout", timeoutMs),
+                    ("$run_at", runAt), ("$now", now));
+            if (inserted == 1)
             {
                 return new EnqueueResult(spec, new QueueJob
                 {

@@ -11,7 +11,7 @@ public sealed class LeaseStore
     private const string ClaimSql =
         "UPDATE jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = $worker, " +
         "started_at = $now, updated_at = $now, lease_until = $lease, finished_at = NULL, exit_code = NULL, cancel_requested = 0 " +
-        "WHERE seq IN (SELECT seq FROM jobs WHERE state IN ('Pending', 'Failed') AND run_at <= $now ORDER BY run_at, seq LIMIT $n) " +
+        "WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed') AND run_at <= $now ORDER BY run_at, seq LIMIT $n) " +
         "RETURNING " + JobRows.Columns + ", lease_until";
 
     private const string FinishSql =
@@ -52,7 +52,7 @@ public sealed class LeaseStore
             .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
         DateTime? nextDue = null;
         if (claimed.Count < count)
-            nextDue = UnixTime.FromMs(_db.Scalar<long?>("SELECT min(run_at) FROM jobs WHERE state IN ('Pending', 'Failed')"));
+            nextDue = UnixTime.FromMs(_db.Scalar<long?>("SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')"));
         return new ClaimCycle(claimed, accepted, nextDue);
     });
 

@@ -8,6 +8,7 @@ namespace QueueCtl.Storage;
 public sealed class QueueChangeSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
+    private int _pending;
     private readonly FileSystemWatcher? _watcher;
 
     public QueueChangeSignal(string databasePath)
@@ -39,8 +40,11 @@ public sealed class QueueChangeSignal : IDisposable
     /// <summary>Wakes the waiter (also used by in-process events such as a finished job).</summary>
     public void Set()
     {
+        // A busy queue raises thousands of events a second: only the first since the last wait releases the
+        // semaphore (a Release past its maximum would throw, and throwing costs more than all the rest).
+        if (Interlocked.Exchange(ref _pending, 1) == 1) return;
         try { _signal.Release(); }
-        catch (SemaphoreFullException) { /* already signalled */ }
+        catch (SemaphoreFullException) { /* a racing Set got there first */ }
         catch (ObjectDisposedException) { /* shutting down */ }
     }
 
@@ -49,7 +53,9 @@ public sealed class QueueChangeSignal : IDisposable
     {
         try
         {
-            return _signal.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+            var signalled = _signal.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+            if (signalled) Volatile.Write(ref _pending, 0);
+            return signalled;
         }
         catch (ObjectDisposedException)
         {
@@ -63,7 +69,9 @@ public sealed class QueueChangeSignal : IDisposable
         if (timeout < TimeSpan.Zero) timeout = TimeSpan.Zero;
         try
         {
-            return await _signal.WaitAsync(timeout, cancel).ConfigureAwait(false);
+            var signalled = await _signal.WaitAsync(timeout, cancel).ConfigureAwait(false);
+            if (signalled) Volatile.Write(ref _pending, 0);
+            return signalled;
         }
         catch (OperationCanceledException)
         {

@@ -13,8 +13,9 @@ public sealed class QueueDatabase : IDisposable
     private const int BusyTimeoutMs = 60_000;
     private readonly object _gate = new();
     private readonly SqliteConnection _connection;
-    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-    private SqliteTransaction? _transaction;
+    private readonly SQLitePCL.sqlite3 _handle;
+    private readonly Dictionary<string, Statement> _statements = new(StringComparer.Ordinal);
+    private bool _inTransaction;
     private QueueConfig _config = QueueConfig.Default;
     private bool _disposed;
 
@@ -22,6 +23,7 @@ public sealed class QueueDatabase : IDisposable
     {
         Path = path;
         _connection = connection;
+        _handle = connection.Handle!;
         Clock = clock;
     }
 
@@ -96,7 +98,7 @@ public sealed class QueueDatabase : IDisposable
             if (current == 0 && Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table'") > 0)
                 throw new QueueException(QueueErrorCode.DatabaseUnavailable, $"'{Path}' is an SQLite database that QueueCtl did not create; refusing to change it.");
             for (var v = (int)current; v < Schema.CurrentVersion; v++)
-                Execute(Schema.Migrations[v]);
+                Exec(Schema.Migrations[v]);
             Execute($"PRAGMA user_version = {Schema.CurrentVersion}");
             return 0;
         });
@@ -107,11 +109,10 @@ public sealed class QueueDatabase : IDisposable
     {
         lock (_gate)
         {
-            var stored = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            using (var reader = Prepare("SELECT name, value FROM config").ExecuteReader())
-                while (reader.Read()) stored[reader.GetString(0)] = reader.GetString(1);
+            var stored = Query("SELECT name, value FROM config", r => (r.GetString(0), r.GetString(1)))
+                .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
             _config = QueueConfig.From(stored);
-            if (_transaction is null) Execute($"PRAGMA synchronous = {_config.Synchronous}");
+            if (!_inTransaction) Execute($"PRAGMA synchronous = {_config.Synchronous}");
             return _config;
         }
     }
@@ -135,14 +136,15 @@ public sealed class QueueDatabase : IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
-            if (_transaction is not null) return work();
+            if (_inTransaction) return work();
             return Translate(() =>
             {
-                _transaction = _connection.BeginTransaction(deferred: false);
+                Execute("BEGIN IMMEDIATE");
+                _inTransaction = true;
                 try
                 {
                     var result = work();
-                    _transaction.Commit();
+                    Execute("COMMIT");
                     return result;
                 }
                 catch
@@ -152,8 +154,7 @@ public sealed class QueueDatabase : IDisposable
                 }
                 finally
                 {
-                    _transaction.Dispose();
-                    _transaction = null;
+                    _inTransaction = false;
                 }
             });
         }
@@ -163,7 +164,7 @@ public sealed class QueueDatabase : IDisposable
 
     private void TryRollback()
     {
-        try { _transaction?.Rollback(); }
+        try { Execute("ROLLBACK"); }
         catch (SqliteException) { /* the transaction is already gone; nothing was committed */ }
     }
 
@@ -184,42 +185,35 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
-    /// <summary>A cached, prepared command bound to the current transaction, with its parameters set.</summary>
-    internal SqliteCommand Prepare(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>The statement for <paramref name="sql"/>, prepared once per connection, with its parameters bound.</summary>
+    internal Statement Prepare(string sql, params (string Name, object? Value)[] parameters)
     {
-        if (!_commands.TryGetValue(sql, out var command))
+        if (!_statements.TryGetValue(sql, out var statement))
         {
-            command = _connection.CreateCommand();
-            command.CommandText = sql;
-            _commands[sql] = command;
+            statement = new Statement(_handle, sql);
+            _statements[sql] = statement;
         }
-        command.Transaction = _transaction;
-        var list = command.Parameters;
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            var (name, value) = parameters[i];
-            var index = list.IndexOf(name);
-            if (index < 0) list.AddWithValue(name, value ?? DBNull.Value);
-            else list[index].Value = value ?? DBNull.Value;
-        }
-        return command;
+        statement.Bind(parameters);
+        return statement;
     }
 
-    internal int Execute(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).ExecuteNonQuery();
+    internal int Execute(string sql, params (string Name, object? Value)[] parameters) => Prepare(sql, parameters).Execute();
 
     internal T Scalar<T>(string sql, params (string Name, object? Value)[] parameters)
     {
-        var value = Prepare(sql, parameters).ExecuteScalar();
-        if (value is null or DBNull) return default!;
+        var value = Prepare(sql, parameters).Query(r => r.GetValue(0)).FirstOrDefault();
+        if (value is null) return default!;
         return value is T typed ? typed : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    internal List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
+    internal List<T> Query<T>(string sql, Func<Row, T> map, params (string Name, object? Value)[] parameters) =>
+        Prepare(sql, parameters).Query(map);
+
+    /// <summary>Runs a script of several statements (a migration).</summary>
+    private void Exec(string script)
     {
-        var rows = new List<T>();
-        using var reader = Prepare(sql, parameters).ExecuteReader();
-        while (reader.Read()) rows.Add(map(reader));
-        return rows;
+        var rc = SQLitePCL.raw.sqlite3_exec(_handle, script, out var message);
+        if (rc != SQLitePCL.raw.SQLITE_OK) throw new SqliteException(message ?? $"SQLite error {rc}", rc & 0xFF);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
@@ -230,8 +224,8 @@ public sealed class QueueDatabase : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var command in _commands.Values) command.Dispose();
-            _commands.Clear();
+            foreach (var statement in _statements.Values) statement.Dispose();
+            _statements.Clear();
             _connection.Dispose();
         }
     }

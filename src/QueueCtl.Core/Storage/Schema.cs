@@ -15,7 +15,7 @@ internal static class Schema
             seq               INTEGER PRIMARY KEY,
             id                TEXT    NOT NULL UNIQUE COLLATE NOCASE,
             kind              TEXT    NOT NULL DEFAULT 'Command' CHECK (kind IN ('Command', 'ScriptBlock')),
-            command           TEXT    NOT NULL CHECK (length(trim(command)) > 0),
+            command           TEXT    NOT NULL CHECK (kind = 'ScriptBlock' OR length(trim(command)) > 0),
             arguments         TEXT,
             working_directory TEXT,
             state             TEXT    NOT NULL DEFAULT 'Pending'
@@ -45,13 +45,12 @@ internal static class Schema
         CREATE INDEX jobs_state ON jobs (state, seq);
         CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'Processing';
 
-        -- Per-state counts kept by triggers, so status costs the same for ten jobs or ten million.
+        -- Per-state counts, so status costs the same for ten jobs or ten million. Triggers keep them through updates
+        -- and deletes; JobStore.Enqueue adds each batch of inserts at once (a per-row insert trigger would cost more
+        -- than the rest of the insert).
         CREATE TABLE job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         INSERT INTO job_counts (state, n) VALUES
             ('Pending', 0), ('Processing', 0), ('Completed', 0), ('Failed', 0), ('Dead', 0), ('Cancelled', 0);
-        CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
-            UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
-        END;
         CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
             UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
             DELETE FROM job_output WHERE job_seq = OLD.seq;

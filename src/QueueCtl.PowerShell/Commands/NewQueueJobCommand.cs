@@ -16,20 +16,23 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     private const string JsonSet = "Json";
     private BatchingEnqueuer? _enqueuer;
     private ProgressRecord? _progress;
+    private string _currentLocation = "";
+    private KeyValuePair<string, string> _resolvedPath;
 
     #region Parameters
 
-    /// <summary>The command line to run through the platform shell.</summary>
+    /// <summary>The command line to run through the platform shell. An array enqueues one job per command, in one call.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
     [AllowEmptyString]
-    public string Command { get; set; } = "";
+    public string[] Command { get; set; } = Array.Empty<string>();
 
     /// <summary>PowerShell code to run in a runspace inside the worker.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [AllowEmptyString]
     public ScriptBlock? ScriptBlock { get; set; }
 
     /// <summary>Arguments passed to the script block (serialized like Start-Job's).</summary>
-    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
     [Alias("Args")]
     public object[]? ArgumentList { get; set; }
 
@@ -77,7 +80,12 @@ public sealed class NewQueueJobCommand : QueueCmdlet
 
     #region Overrides
 
-    protected override void BeginProcessing() => _enqueuer = new BatchingEnqueuer(new Storage.JobStore(Db));
+    protected override void BeginProcessing()
+    {
+        // Resolving the location costs tens of microseconds: once per pipeline, not once per job.
+        _currentLocation = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        _enqueuer = new BatchingEnqueuer(new Storage.JobStore(Db));
+    }
 
     protected override void ProcessRecord()
     {
@@ -92,20 +100,34 @@ public sealed class NewQueueJobCommand : QueueCmdlet
             WriteError(QueueErrors.Record("NegativeDelay", ErrorCategory.InvalidArgument, $"-Delay must not be negative, not {delay}.", delay));
             return;
         }
+        if (Id is not null && ParameterSetName == CommandSet && Command.Length > 1)
+        {
+            WriteError(QueueErrors.Record("IdNeedsOneCommand", ErrorCategory.InvalidArgument,
+                $"-Id names one job, but {Command.Length} commands were given.", Id));
+            return;
+        }
+        if (ParameterSetName == CommandSet)
+            foreach (var command in Command) Enqueue(() => CommandSpec(command), command);
+        else
+            Enqueue(BuildSpec, ParameterSetName == JsonSet ? Json : ScriptBlock);
+        EmitResults();
+    }
+
+    private void Enqueue(Func<JobSpec> build, object? target)
+    {
         JobSpec spec;
         try
         {
-            spec = BuildSpec();
+            spec = build();
             spec.Validate();
         }
         catch (QueueException ex)
         {
-            WriteQueueError(ex, ParameterSetName == JsonSet ? Json : Command);
+            WriteQueueError(ex, target);
             return;
         }
         if (!ShouldProcess(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}", "Enqueue")) return;
         TryQueue(() => _enqueuer!.Add(spec), spec.Id ?? spec.Command);
-        EmitResults();
     }
 
     protected override void EndProcessing()
@@ -122,26 +144,29 @@ public sealed class NewQueueJobCommand : QueueCmdlet
 
     #endregion
 
-    private JobSpec BuildSpec()
+    private string CurrentWorkingDirectory => WorkingDirectory is { } wd ? Resolve(wd) : _currentLocation;
+
+    private DateTime? RunAtUtc => RunAt?.ToUniversalTime() ?? (Delay is { } d ? DateTime.UtcNow + d : null);
+
+    private JobSpec CommandSpec(string command) => new()
     {
-        var workingDirectory = WorkingDirectory is { } wd
-            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(wd)
-            : SessionState.Path.CurrentFileSystemLocation.ProviderPath;
-        if (ParameterSetName == JsonSet)
-            return JobSpecJson.Parse(Json, workingDirectory);
-        var runAt = RunAt?.ToUniversalTime() ?? (Delay is { } d ? DateTime.UtcNow + d : null);
-        return ParameterSetName == ScriptBlockSet
-            ? new JobSpec
-            {
-                Id = Id, Kind = QueueJobKind.ScriptBlock, Command = ScriptBlock!.ToString(),
-                Arguments = ArgumentList is { Length: > 0 } args ? PSSerializer.Serialize(args) : null,
-                MaxRetries = MaxRetries, Timeout = Timeout, RunAt = runAt, WorkingDirectory = workingDirectory,
-            }
-            : new JobSpec
-            {
-                Id = Id, Command = Command, MaxRetries = MaxRetries, Timeout = Timeout, RunAt = runAt,
-                WorkingDirectory = workingDirectory,
-            };
+        Id = Id, Command = command, MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc,
+        WorkingDirectory = CurrentWorkingDirectory,
+    };
+
+    private JobSpec BuildSpec() => ParameterSetName == JsonSet
+        ? JobSpecJson.Parse(Json, CurrentWorkingDirectory)
+        : new JobSpec
+        {
+            Id = Id, Kind = QueueJobKind.ScriptBlock, Command = ScriptBlock!.ToString(),
+            Arguments = ArgumentList is { Length: > 0 } args ? PSSerializer.Serialize(args) : null,
+            MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
+        };
+
+    private string Resolve(string path)
+    {
+        if (_resolvedPath.Key != path) _resolvedPath = new(path, SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+        return _resolvedPath.Value;
     }
 
     private void EmitResults()

@@ -1,0 +1,263 @@
+<#
+.SYNOPSIS
+    QueueCtl's benchmark suite: prints a table and writes it as JSON. Never part of the tests.
+.DESCRIPTION
+    Runs each workload several times against real queue files and real worker processes, and reports the median and
+    the spread (min-max). Baselines are measured in the same run. Run through build.ps1:
+        dotnet pwsh ./build.ps1 Bench
+        dotnet pwsh ./build.ps1 Bench -BenchArgs '-Quick'
+.PARAMETER Quick
+    Smaller workloads (a tenth) and no 1M-job scale test: a smoke run, not figures to quote.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [int] $Runs = 3,
+    [int] $Concurrency = 8,
+    [switch] $Quick,
+    [string] $OutFile
+)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $ModulePath 'QueueCtl.psd1')
+
+$scale = if ($Quick) { 0.1 } else { 1.0 }
+$work = Join-Path ([IO.Path]::GetTempPath()) "queuectl-bench-$PID"
+$null = New-Item -ItemType Directory $work -Force
+$results = [Collections.Generic.List[object]]::new()
+
+function New-BenchQueue([string] $Name) {
+    $path = Join-Path $work "$Name.db"
+    Remove-Item "$path*" -Force -ErrorAction SilentlyContinue
+    Remove-Item (Join-Path $work "$Name.workers") -Recurse -Force -ErrorAction SilentlyContinue
+    return $path
+}
+
+function Invoke-Sql([string] $Database, [string] $Sql) {
+    # Direct SQL, for setting up big queues and reading timestamps the cmdlets do not aggregate.
+    $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Database;Pooling=False")
+    try {
+        $connection.Open()
+        $command = $connection.CreateCommand()
+        $command.CommandText = 'PRAGMA busy_timeout = 60000'
+        $null = $command.ExecuteNonQuery()
+        $command.CommandText = $Sql
+        $reader = $command.ExecuteReader()
+        $rows = [Collections.Generic.List[object[]]]::new()
+        while ($reader.Read()) {
+            $row = [object[]]::new($reader.FieldCount)
+            $null = $reader.GetValues($row)
+            $rows.Add($row)
+        }
+        $reader.Dispose()
+        return , $rows
+    }
+    finally { $connection.Dispose() }
+}
+
+function Measure-Median([double[]] $Values) {
+    $sorted = $Values | Sort-Object
+    $mid = [math]::Floor($sorted.Count / 2)
+    if ($sorted.Count % 2) { $sorted[$mid] } else { ($sorted[$mid - 1] + $sorted[$mid]) / 2 }
+}
+
+function Get-Percentile([double[]] $Values, [double] $P) {
+    $sorted = $Values | Sort-Object
+    $sorted[[math]::Min($sorted.Count - 1, [math]::Ceiling($P / 100 * $sorted.Count) - 1)]
+}
+
+function Add-Result([string] $Workload, [string] $Metric, [string] $Unit, [double[]] $Values, [string] $Target = '', [string] $Note = '') {
+    $row = [pscustomobject]@{
+        Workload = $Workload; Metric = $Metric; Unit = $Unit
+        Median = [math]::Round((Measure-Median $Values), 2)
+        Min = [math]::Round(($Values | Measure-Object -Minimum).Minimum, 2)
+        Max = [math]::Round(($Values | Measure-Object -Maximum).Maximum, 2)
+        Runs = $Values.Count; Target = $Target; Note = $Note
+    }
+    $results.Add($row)
+    Write-Host ("  {0,-22} {1,-34} {2,12:N2} {3,-8} [{4:N2} .. {5:N2}]" -f $Workload, $Metric, $row.Median, $Unit, $row.Min, $row.Max)
+}
+
+function Get-DrainRate([string] $Database, [int] $Count) {
+    # From the first claim to the last completion, by the queue's own timestamps (milliseconds).
+    $first, $last, $done = (Invoke-Sql $Database "SELECT min(started_at), max(finished_at), count(*) FROM jobs WHERE state = 'Completed'")[0]
+    if ($done -ne $Count) { throw "Only $done of $Count jobs completed." }
+    return $Count / (($last - $first) / 1000.0)
+}
+
+function Wait-Drained([string] $Database, [int] $Count, [int] $TimeoutSeconds = 600) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ((Get-QueueStatus -Database $Database).Completed -lt $Count) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Drain of $Count jobs did not finish in $TimeoutSeconds s." }
+        Start-Sleep -Milliseconds 100
+    }
+}
+
+function Invoke-Drain([string] $Database, [int] $Count, [int] $Workers, [int] $PerWorker) {
+    $started = Start-QueueWorker -Database $Database -Count $Workers -Concurrency $PerWorker
+    try { Wait-Drained $Database $Count; Get-DrainRate $Database $Count }
+    finally { Stop-QueueWorker -Database $Database -All -Force -ErrorAction SilentlyContinue }
+}
+
+function Get-ProcessCpuMs([int] $ProcessId) {
+    $stat = Get-Content "/proc/$ProcessId/stat" -Raw
+    $fields = $stat.Substring($stat.LastIndexOf(')') + 2) -split ' '
+    ([long]$fields[11] + [long]$fields[12]) * 1000 / 100   # utime + stime, in clock ticks of 10 ms
+}
+
+$machine = [pscustomobject]@{
+    Cores = [Environment]::ProcessorCount; OS = [Runtime.InteropServices.RuntimeInformation]::OSDescription
+    PowerShell = $PSVersionTable.PSVersion.ToString(); QueueCtl = (Get-Module QueueCtl).Version.ToString()
+    Synchronous = 'FULL'; Concurrency = $Concurrency; Runs = $Runs; Quick = [bool]$Quick; Date = (Get-Date).ToString('o')
+}
+Write-Host "QueueCtl benchmark: $($machine.Cores) cores, $($machine.OS), PowerShell $($machine.PowerShell), synchronous=FULL, $Runs runs each" -ForegroundColor Cyan
+
+try {
+    # 1. Enqueue: through the pipeline, and the bulk path (an array bound to -Command). Baseline: the bare pipeline.
+    Write-Host "1. Enqueue" -ForegroundColor Cyan
+    $count = [int](100000 * $scale)
+    $commands = foreach ($i in 1..$count) { "echo $i" }
+    $pipeline = @(); $bulk = @(); $bare = @()
+    for ($r = 0; $r -lt $Runs; $r++) {
+        $db = New-BenchQueue 'enqueue'
+        $t = [Diagnostics.Stopwatch]::StartNew(); $commands | New-QueueJob -Database $db | Out-Null; $pipeline += $count / $t.Elapsed.TotalSeconds
+        $db = New-BenchQueue 'enqueue'
+        $t = [Diagnostics.Stopwatch]::StartNew(); New-QueueJob -Command $commands -Database $db | Out-Null; $bulk += $count / $t.Elapsed.TotalSeconds
+        $t = [Diagnostics.Stopwatch]::StartNew(); $commands | ForEach-Object { $_ } | Out-Null; $bare += $count / $t.Elapsed.TotalSeconds
+    }
+    Add-Result 'enqueue' "$count via ... | New-QueueJob" 'jobs/s' $pipeline '>= 25000'
+    Add-Result 'enqueue' "$count via -Command <array>" 'jobs/s' $bulk
+    Add-Result 'enqueue' 'baseline: bare pipeline' 'items/s' $bare '' 'ForEach-Object { $_ } | Out-Null'
+
+    # 2. Drain, no-op: empty script blocks, and the cheapest command ('true'), with 2 worker processes.
+    Write-Host "2. Drain, no-op" -ForegroundColor Cyan
+    $count = [int](20000 * $scale)
+    $noop = {}
+    $script = @(); $command = @()
+    for ($r = 0; $r -lt $Runs; $r++) {
+        $db = New-BenchQueue 'noop'
+        1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $db | Out-Null
+        $script += Invoke-Drain $db $count 2 $Concurrency
+        $db = New-BenchQueue 'noop-true'
+        New-QueueJob -Command (@('true') * $count) -Database $db | Out-Null
+        $command += Invoke-Drain $db $count 2 $Concurrency
+    }
+    Add-Result 'drain no-op' "$count empty script blocks, 2 workers" 'jobs/s' $script '>= 3000' "-Concurrency $Concurrency"
+    Add-Result 'drain no-op' "$count 'true' commands, 2 workers" 'jobs/s' $command '' "-Concurrency $Concurrency"
+
+    # 3. Drain, shell: 'true' x 2000 with 2 workers, against xargs -P 2 in the same run.
+    Write-Host "3. Drain, shell" -ForegroundColor Cyan
+    $count = [int](2000 * $scale)
+    $ours = @(); $xargs = @(); $ratio = @()
+    for ($r = 0; $r -lt $Runs; $r++) {
+        $db = New-BenchQueue 'shell'
+        New-QueueJob -Command (@('true') * $count) -Database $db | Out-Null
+        $rate = Invoke-Drain $db $count 2 2
+        $t = [Diagnostics.Stopwatch]::StartNew()
+        bash -c "seq $count | xargs -P 2 -I{} sh -c true"
+        $base = $count / $t.Elapsed.TotalSeconds
+        $ours += $rate; $xargs += $base; $ratio += $rate / $base
+    }
+    Add-Result 'drain shell' "$count 'true', 2 workers x 2" 'jobs/s' $ours
+    Add-Result 'drain shell' 'baseline: seq | xargs -P 2 sh -c true' 'jobs/s' $xargs
+    Add-Result 'drain shell' 'ratio QueueCtl / xargs' 'x' $ratio '>= 0.6'
+
+    # 4. Pickup latency: idle workers, jobs enqueued one at a time at random gaps; enqueue to start (claim).
+    Write-Host "4. Pickup latency" -ForegroundColor Cyan
+    $count = [int](200 * [math]::Max($scale, 0.5))
+    $p50 = @(); $p95 = @(); $p99 = @()
+    for ($r = 0; $r -lt $Runs; $r++) {
+        $db = New-BenchQueue 'latency'
+        $null = Start-QueueWorker -Database $db -Count 2
+        try {
+            while (@(Get-QueueWorker -Database $db -State Running).Count -lt 2) { Start-Sleep -Milliseconds 100 }
+            Start-Sleep -Seconds 2
+            $random = [Random]::new($r)
+            for ($i = 0; $i -lt $count; $i++) {
+                New-QueueJob -Command 'true' -Database $db | Out-Null
+                Start-Sleep -Milliseconds $random.Next(5, 50)
+            }
+            Wait-Drained $db $count
+            $latencies = (Invoke-Sql $db 'SELECT started_at - created_at FROM jobs') | ForEach-Object { [double]$_[0] }
+            $p50 += Get-Percentile $latencies 50; $p95 += Get-Percentile $latencies 95; $p99 += Get-Percentile $latencies 99
+        }
+        finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
+    }
+    Add-Result 'pickup latency' "p50 of $count, random 5-50 ms gaps" 'ms' $p50 '<= 5'
+    Add-Result 'pickup latency' 'p95' 'ms' $p95 '<= 20'
+    Add-Result 'pickup latency' 'p99' 'ms' $p99
+
+    # 5. Idle cost: CPU of 2 idle workers over 30 s; resident memory of one.
+    Write-Host "5. Idle cost" -ForegroundColor Cyan
+    $seconds = if ($Quick) { 5 } else { 30 }
+    $cpu = @(); $rss = @()
+    for ($r = 0; $r -lt $Runs; $r++) {
+        $db = New-BenchQueue 'idle'
+        $workers = Start-QueueWorker -Database $db -Count 2
+        try {
+            while (@(Get-QueueWorker -Database $db -State Running).Count -lt 2) { Start-Sleep -Milliseconds 100 }
+            Start-Sleep -Seconds 3
+            $before = ($workers | ForEach-Object { Get-ProcessCpuMs $_.ProcessId } | Measure-Object -Sum).Sum
+            Start-Sleep -Seconds $seconds
+            $after = ($workers | ForEach-Object { Get-ProcessCpuMs $_.ProcessId } | Measure-Object -Sum).Sum
+            $cpu += 100 * ($after - $before) / ($seconds * 1000)
+            $rss += [double]((Get-Content "/proc/$($workers[0].ProcessId)/status" | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '') / 1024
+        }
+        finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
+    }
+    Add-Result 'idle cost' "CPU of 2 idle workers over $seconds s" '% core' $cpu '<= 1'
+    Add-Result 'idle cost' 'resident memory of an idle worker' 'MiB' $rss
+
+    # 6. Scale: a queue holding 1,000,000 jobs, mostly completed.
+    if (-not $Quick) {
+        Write-Host "6. Scale (1,000,000 jobs)" -ForegroundColor Cyan
+        $big = New-BenchQueue 'million'
+        $chunk = foreach ($i in 1..100000) { "echo $i" }
+        for ($i = 0; $i -lt 10; $i++) { New-QueueJob -Command $chunk -Database $big | Out-Null }
+        # Finish them as a worker would have: 999,000 Completed and 1,000 Dead, in one statement each.
+        Invoke-Sql $big "UPDATE jobs SET state = 'Completed', attempts = 1, runs = 1, started_at = created_at, finished_at = created_at + 5, exit_code = 0 WHERE seq > 1000" | Out-Null
+        Invoke-Sql $big "UPDATE jobs SET state = 'Dead', attempts = 4, runs = 4, started_at = created_at, finished_at = created_at + 5, exit_code = 1, last_error = 'Exited with code 1.' WHERE seq <= 1000" | Out-Null
+        Invoke-Sql $big 'PRAGMA wal_checkpoint(TRUNCATE)' | Out-Null
+        $status = @(); $dead = @()
+        for ($r = 0; $r -lt 5; $r++) {
+            $status += (Measure-Command { $null = Get-QueueStatus -Database $big }).TotalMilliseconds
+            $dead += (Measure-Command { $null = Get-QueueJob -Database $big -State Dead -First 50 }).TotalMilliseconds
+        }
+        Add-Result 'scale 1M' 'Get-QueueStatus' 'ms' $status '<= 100'
+        Add-Result 'scale 1M' 'Get-QueueJob -State Dead -First 50' 'ms' $dead
+        $size = (Get-Item $big).Length
+        Add-Result 'scale 1M' 'database size per job' 'bytes' @($size / 1000000)
+
+        $count = 20000
+        $full = @(); $empty = @()
+        for ($r = 0; $r -lt $Runs; $r++) {
+            1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $big | Out-Null
+            $before = (Get-QueueStatus -Database $big).Completed
+            $started = Start-QueueWorker -Database $big -Count 2 -Concurrency $Concurrency
+            try {
+                while ((Get-QueueStatus -Database $big).Completed -lt $before + $count) { Start-Sleep -Milliseconds 100 }
+                $first, $last = (Invoke-Sql $big "SELECT min(started_at), max(finished_at) FROM jobs WHERE seq > (SELECT max(seq) - $count FROM jobs)")[0]
+                $full += $count / (($last - $first) / 1000.0)
+            }
+            finally { Stop-QueueWorker -Database $big -All -Force -ErrorAction SilentlyContinue }
+            $db = New-BenchQueue 'scale-empty'
+            1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $db | Out-Null
+            $empty += Invoke-Drain $db $count 2 $Concurrency
+        }
+        Add-Result 'scale 1M' "drain $count no-op, 1M queue" 'jobs/s' $full
+        Add-Result 'scale 1M' "drain $count no-op, empty queue" 'jobs/s' $empty
+        Add-Result 'scale 1M' 'ratio 1M / empty' 'x' @(0..($Runs - 1) | ForEach-Object { $full[$_] / $empty[$_] }) '>= 0.8'
+    }
+}
+finally {
+    Get-ChildItem $work -Filter '*.db' -ErrorAction SilentlyContinue | ForEach-Object { Stop-QueueWorker -Database $_.FullName -All -Force -ErrorAction SilentlyContinue }
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Write-Host ''
+$results | Format-Table Workload, Metric, Median, Unit, Min, Max, Target, Note -AutoSize | Out-String -Width 200 | Write-Host
+if (-not $OutFile) {
+    $folder = Join-Path (Split-Path $ModulePath) 'bench'
+    $null = New-Item -ItemType Directory $folder -Force
+    $OutFile = Join-Path $folder ("bench-{0:yyyyMMdd-HHmmss}.json" -f (Get-Date))
+}
+[pscustomobject]@{ Machine = $machine; Results = $results } | ConvertTo-Json -Depth 4 | Set-Content $OutFile
+Write-Host "Results: $OutFile"
