@@ -183,6 +183,15 @@ Describe 'Script-block jobs' {
         Receive-QueueJob checker | Should -Be 'poison=[]'
     }
 
+    It 'treats exit as the end of the run, and a stray break as well, and runs the next job normally' {
+        (New-QueueJob -ScriptBlock { 'before'; exit 3; 'never' } -Id exits -MaxRetries 0 | Wait-QueueJob -Timeout 30).State | Should -Be 'Completed'
+        Receive-QueueJob exits | Should -Be 'before'
+        (New-QueueJob -ScriptBlock { 'one'; break; 'two' } -Id breaks | Wait-QueueJob -Timeout 30).State | Should -Be 'Completed'
+        Receive-QueueJob breaks | Should -Be 'one'
+        New-QueueJob -ScriptBlock { 'after' } -Id after-exit | Wait-QueueJob -Timeout 30 | Out-Null
+        Receive-QueueJob after-exit | Should -Be 'after'
+    }
+
     It 'is stopped by its timeout' {
         $job = New-QueueJob -ScriptBlock { Start-Sleep 60 } -Id sleepy -Timeout 1 -MaxRetries 0 | Wait-QueueJob -Timeout 30
         $job.State | Should -Be 'Dead'

@@ -72,6 +72,13 @@ public sealed class ShellCommandRunner : IJobRunner
         return RunOutcome.Failure(last is null ? $"Exited with code {code}." : $"Exited with code {code}: {last}", code, output());
     }
 
+    /// <summary>Runs one empty command, so the first job does not pay for compiling the process plumbing.</summary>
+    public void Warm(int slots)
+    {
+        var job = new QueueJob { Id = "warm-up", Command = OperatingSystem.IsWindows() ? "rem" : ":" };
+        RunAsync(new JobExecution(job, TimeSpan.FromSeconds(30), 0, "warm-up"), CancellationToken.None).GetAwaiter().GetResult();
+    }
+
     private static DateTime StartTime(Process process)
     {
         try { return process.StartTime.ToUniversalTime(); }

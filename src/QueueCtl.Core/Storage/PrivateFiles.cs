@@ -21,6 +21,14 @@ public static class PrivateFiles
         return new FileStream(path, options);
     }
 
+    /// <summary>Opens a private file for writing from its start, emptied.</summary>
+    public static FileStream OpenTruncated(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode600;
+        return new FileStream(path, options);
+    }
+
     /// <summary>Creates an empty private file unless one exists.</summary>
     public static void CreateIfMissing(string path)
     {

@@ -117,6 +117,18 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Returns once no other connection holds the write lock: takes it (BEGIN IMMEDIATE, waiting like any writer)
+    /// and gives it straight back without writing.
+    /// </summary>
+    public void WaitForWriters() => Read(() =>
+    {
+        if (_inTransaction) return 0;
+        Execute("BEGIN IMMEDIATE");
+        Execute("ROLLBACK");
+        return 0;
+    });
+
     /// <summary>A number that changes whenever another connection commits to the file.</summary>
     public long DataVersion() => Read(() => Scalar<long>("PRAGMA data_version"));
 

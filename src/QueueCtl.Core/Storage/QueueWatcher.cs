@@ -2,15 +2,13 @@ namespace QueueCtl.Storage;
 
 /// <summary>
 /// Waits for other processes' commits to a queue. A file-system event on the write-ahead log says that someone wrote;
-/// PRAGMA data_version says whether a commit is visible yet. The event can arrive while the writer is still syncing,
-/// before its commit is visible, so an event with no visible change is rechecked a few times at growing intervals
-/// (1 ms to 128 ms). Idle, this costs nothing: no events, no reads.
+/// PRAGMA data_version says whether another connection's commit is visible yet. The event arrives while the writer
+/// still holds the write lock (before its commit is visible), so an event with no visible change waits for the write
+/// lock to be free (<see cref="QueueDatabase.WaitForWriters"/>) and looks again. Idle, this costs nothing: no events,
+/// no reads.
 /// </summary>
 public sealed class QueueWatcher : IDisposable
 {
-    private static readonly TimeSpan FirstRecheck = TimeSpan.FromMilliseconds(1);
-    private static readonly TimeSpan LastRecheck = TimeSpan.FromMilliseconds(128);
-
     private readonly QueueDatabase _db;
     private readonly QueueChangeSignal _signal;
     private long _seenVersion;
@@ -49,17 +47,18 @@ public sealed class QueueWatcher : IDisposable
     public bool Wait(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + (timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
-        var recheck = TimeSpan.Zero;
         while (true)
         {
             if (Interlocked.Exchange(ref _poked, 0) == 1) return false;
             var remaining = deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero) return false;
-            var signalled = _signal.Wait(recheck > TimeSpan.Zero && recheck < remaining ? recheck : remaining);
+            var signalled = _signal.Wait(remaining);
             if (Volatile.Read(ref _poked) == 1) continue;
             if (_db.DataVersion() != _seenVersion) return true;
-            if (signalled) recheck = FirstRecheck;
-            else if (recheck > TimeSpan.Zero) recheck = recheck * 2 > LastRecheck ? TimeSpan.Zero : recheck * 2;
+            if (!signalled) continue;
+            // Someone is writing, or we were: once the write lock is free, any commit behind the event is visible.
+            _db.WaitForWriters();
+            if (_db.DataVersion() != _seenVersion) return true;
         }
     }
 

@@ -14,7 +14,7 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// functions and preferences a job sets vanish with it. After a failed or stopped run the runspace is reset
 /// (ResetRunspaceState), global scope included; otherwise changes a job makes to the global scope ($global: variables,
 /// imported modules) stay for the next job in that runspace. A run fails when the script throws a terminating error or
-/// writes anything to its error stream; output objects are kept as CliXml, with errors, warnings and information, for
+/// writes anything to its error stream (exit just ends it, as in Start-Job); output objects are kept as CliXml, with errors, warnings and information, for
 /// Receive-QueueJob. The job's details are in $QueueJob.
 /// </summary>
 internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
@@ -43,9 +43,8 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
                     return RunOutcome.Failure($"Timed out after {Durations.Describe(execution.Timeout)}; the script was stopped.", null, Output());
                 case ScriptEnd.Threw:
                     return RunOutcome.Failure($"The script threw: {request.TerminatingError}", null, Output());
-                case ScriptEnd.Exited when request.ExitCode != 0:
-                    return RunOutcome.Failure($"The script called exit {request.ExitCode}.", request.ExitCode, Output());
             }
+            // 'exit' ends the run like the end of the script; as with Start-Job, its code is not observed.
             if (records.ErrorCount > 0)
                 return RunOutcome.Failure($"The script wrote {records.ErrorCount} error(s); the first: {records.FirstError}", null, Output());
             healthy = true;

@@ -68,10 +68,9 @@ internal sealed class ScriptHost : IDisposable
         if (request.Completion.IsCompleted) return request.End;
         if (loopDone.IsCompleted)
         {
-            // The script called exit, which ends the loop's pipeline: its code is in $LASTEXITCODE.
-            var code = _runspace.SessionStateProxy.GetVariable("LASTEXITCODE") is int c ? c : 0;
+            // The script called exit, which ends the loop's pipeline; the next run starts a new loop.
             DropLoop();
-            request.EndAs(ScriptEnd.Exited, code);
+            request.EndAs(ScriptEnd.Exited);
             return request.End;
         }
         await StopLoop().ConfigureAwait(false);

@@ -32,7 +32,6 @@ public sealed class ScriptRequest
 
     internal Task Completion => _done.Task;
     internal ScriptEnd End { get; private set; }
-    internal int ExitCode { get; private set; }
     internal string? TerminatingError { get; private set; }
 
     /// <summary>Takes one record of the run's merged streams (*&gt;&amp;1) and files it by stream.</summary>
@@ -57,11 +56,10 @@ public sealed class ScriptRequest
         EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw);
     }
 
-    internal void EndAs(ScriptEnd end, int exitCode = 0)
+    internal void EndAs(ScriptEnd end)
     {
         if (_done.Task.IsCompleted) return;
         End = end;
-        ExitCode = exitCode;
         _done.TrySetResult();
     }
 }

@@ -38,6 +38,11 @@ internal static class WorkerLauncher
         }
         info.UseShellExecute = false;
         info.WorkingDirectory = Path.GetDirectoryName(databasePath)!;
+        // A worker is a long-lived background process: dynamic PGO would keep re-compiling its hot code for a minute
+        // after start, and PowerShell's startup telemetry would try the network from every worker. Both cost idle CPU.
+        // Either can be chosen explicitly in the environment that starts the workers.
+        foreach (var (name, value) in new[] { ("DOTNET_TieredPGO", "0"), ("POWERSHELL_TELEMETRY_OPTOUT", "1") })
+            if (!info.Environment.ContainsKey(name)) info.Environment[name] = value;
         return Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
     }
 
