@@ -147,7 +147,9 @@ public sealed class WorkerHost
                 if (!stopping && _running.Count < _options.Concurrency && nextDue is { } due && due < wakeAt) wakeAt = due;
                 var wait = wakeAt - _db.Clock.GetUtcNow().UtcDateTime;
                 if (wait > _db.Config.PollInterval) wait = _db.Config.PollInterval;
-                if (wait > TimeSpan.Zero) watcher.Wait(wait);
+                // With every slot busy, only a finished job, a control request or the heartbeat matters: never hold up
+                // the other writers by waiting on their write lock.
+                if (wait > TimeSpan.Zero) watcher.Wait(wait, waitForWriters: !stopping && _running.Count < _options.Concurrency);
             }
         }
         finally

@@ -43,8 +43,10 @@ public sealed class QueueWatcher : IDisposable
     /// <summary>
     /// Blocks until another connection's commit is visible, <see cref="Poke"/> is called, or <paramref name="timeout"/>
     /// passes. Returns true for a visible change. Does not consume the change: <see cref="HasChanged"/> still reports it.
+    /// With <paramref name="waitForWriters"/> false, an event whose commit is not visible yet is left for a later look
+    /// instead of waiting on the write lock: for a caller that is busy anyway and must not slow the writers down.
     /// </summary>
-    public bool Wait(TimeSpan timeout)
+    public bool Wait(TimeSpan timeout, bool waitForWriters = true)
     {
         var deadline = DateTime.UtcNow + (timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
         while (true)
@@ -55,7 +57,7 @@ public sealed class QueueWatcher : IDisposable
             var signalled = _signal.Wait(remaining);
             if (Volatile.Read(ref _poked) == 1) continue;
             if (_db.DataVersion() != _seenVersion) return true;
-            if (!signalled) continue;
+            if (!signalled || !waitForWriters) continue;
             // Someone is writing, or we were: once the write lock is free, any commit behind the event is visible.
             _db.WaitForWriters();
             if (_db.DataVersion() != _seenVersion) return true;
