@@ -63,22 +63,6 @@ public sealed class QueueChangeSignal : IDisposable
         }
     }
 
-    /// <summary>Waits for a change, the timeout, or cancellation. True when a change was signalled.</summary>
-    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancel)
-    {
-        if (timeout < TimeSpan.Zero) timeout = TimeSpan.Zero;
-        try
-        {
-            var signalled = await _signal.WaitAsync(timeout, cancel).ConfigureAwait(false);
-            if (signalled) Volatile.Write(ref _pending, 0);
-            return signalled;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     public void Dispose()
     {
         _watcher?.Dispose();
