@@ -44,6 +44,27 @@ public class HostedCmdletFacts : IDisposable
     }
 
     [Fact]
+    public void CtrlC_WhileTheWorkerIsWritingToThePipeline_StillFinishesTheRunningJob()
+    {
+        // A stream of failing jobs keeps the worker writing information records while Ctrl+C arrives: a record
+        // written as PowerShell marks the pipeline stopped must not end the cmdlet before its running job finishes.
+        _queue.Invoke("New-QueueJob 'sleep 1' -Id running | Out-Null; 1..3000 | ForEach-Object { 'false' } | New-QueueJob -MaxRetries 0 | Out-Null");
+        using var ps = _queue.Create("Start-QueueWorker -Foreground -Concurrency 2");
+        var invocation = ps.BeginInvoke();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (_queue.Observe("(Get-QueueJob running).State.ToString()") != "Processing")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job never started");
+            Thread.Sleep(10);
+        }
+        Thread.Sleep(100);
+        ps.Stop();
+        Assert.True(invocation.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(20)));
+        Assert.Equal("Completed", _queue.Invoke("(Get-QueueJob running).State.ToString()").Single().ToString());
+        Assert.Equal(0L, (long)_queue.Invoke("(Get-QueueStatus).Processing").Single().BaseObject);
+    }
+
+    [Fact]
     public void ABigImport_ReportsProgress_ThatCountsUp_AndCompletes()
     {
         using var ps = _queue.Create("1..2500 | ForEach-Object { \"echo $_\" } | New-QueueJob | Out-Null");

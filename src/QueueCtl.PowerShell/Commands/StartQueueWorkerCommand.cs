@@ -107,6 +107,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             });
         var databases = new List<QueueDatabase>();
         var runners = new List<JobRunners>();
+        Task? all = null;
         try
         {
             var path = DatabasePath;
@@ -125,21 +126,9 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
                     Version = Version,
                 }, jobRunners, log);
             }).ToList();
-            var all = Task.WhenAll(hosts.Select(h => h.RunAsync(_graceful.Token, _kill.Token)));
+            all = Task.WhenAll(hosts.Select(h => h.RunAsync(_graceful.Token, _kill.Token)));
             all.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
-            pipelineLog.Pump((level, message) =>
-            {
-                if (_pipelineStopped) return; // after Ctrl+C PowerShell's streams no longer take writes
-                switch (level)
-                {
-                    case WorkerLogLevel.Verbose: WriteVerbose(message); break;
-                    case WorkerLogLevel.Warning: WriteWarning(message); break;
-                    case WorkerLogLevel.Error:
-                        WriteError(QueueErrors.Record("WorkerError", ErrorCategory.NotSpecified, message, null));
-                        break;
-                    default: WriteInformation(message, new[] { "QueueCtl", "Worker" }); break;
-                }
-            });
+            pipelineLog.Pump(WriteLogLine);
             all.GetAwaiter().GetResult();
         }
         catch (QueueException ex)
@@ -148,8 +137,38 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         }
         finally
         {
+            // Leaving early (an exception) must not pull the databases from under a running job: stop claiming and
+            // let the running jobs finish first.
+            if (all is { IsCompleted: false })
+            {
+                _graceful.Cancel();
+                ((IAsyncResult)all).AsyncWaitHandle.WaitOne();
+            }
             foreach (var r in runners) r.Dispose();
             foreach (var db in databases) db.Dispose();
+        }
+    }
+
+    private void WriteLogLine(WorkerLogLevel level, string message)
+    {
+        if (_pipelineStopped) return; // after Ctrl+C PowerShell's streams no longer take writes
+        try
+        {
+            switch (level)
+            {
+                case WorkerLogLevel.Verbose: WriteVerbose(message); break;
+                case WorkerLogLevel.Warning: WriteWarning(message); break;
+                case WorkerLogLevel.Error:
+                    WriteError(QueueErrors.Record("WorkerError", ErrorCategory.NotSpecified, message, null));
+                    break;
+                default: WriteInformation(message, new[] { "QueueCtl", "Worker" }); break;
+            }
+        }
+        catch (PipelineStoppedException)
+        {
+            // PowerShell marks the pipeline stopped just before it calls StopProcessing: a line written in between
+            // lands here. The workers are stopping; keep pumping until they are done.
+            _pipelineStopped = true;
         }
     }
 
