@@ -56,6 +56,33 @@ Describe 'New-QueueJob' {
         (Get-QueueJob b).MaxRetries | Should -Be 0
     }
 
+    It 'binds objects that carry a script block or JSON beside other job properties as those jobs, never as their string form' {
+        $due = [DateTime]::UtcNow.AddMinutes(5)
+        $jobs = @(
+            [pscustomobject]@{ ScriptBlock = { param($n) $n * 2 }; ArgumentList = 21; Id = 'sb'; MaxRetries = 1; RunAt = $due }
+            [pscustomobject]@{ ScriptBlock = '1 + 1'; Id = 'sb-text' }
+            [pscustomobject]@{ Json = '{"id":"js","command":"echo js"}'; Note = 'extra columns are ignored' }
+            [pscustomobject]@{ Command = 'echo cmd'; Id = 'cmd'; RunAt = $due }
+        ) | New-QueueJob
+        $jobs.Id | Should -Be @('sb', 'sb-text', 'js', 'cmd')
+        $sb = Get-QueueJob sb
+        $sb.Kind | Should -Be 'ScriptBlock'
+        $sb.Command.Trim() | Should -Be 'param($n) $n * 2'
+        $sb.MaxRetries | Should -Be 1
+        $sb.RunAt.ToUniversalTime() | Should -BeGreaterThan ([DateTime]::UtcNow.AddMinutes(4))
+        (Get-QueueJob sb-text).Kind | Should -Be 'ScriptBlock'
+        (Get-QueueJob js).Command | Should -Be 'echo js'
+        (Get-QueueJob cmd).Command | Should -Be 'echo cmd'
+        Get-QueueJob | Where-Object Command -like '@{*' | Should -BeNullOrEmpty
+    }
+
+    It 'refuses an object that describes no job with InvalidJobSpec, and enqueues the rest' {
+        $jobs = [pscustomobject]@{ Foo = 1 }, [pscustomobject]@{ Command = 'echo ok' } | New-QueueJob -ErrorVariable err -ErrorAction SilentlyContinue
+        @($jobs).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidJobSpec,*'
+        (Get-QueueStatus).Total | Should -Be 1
+    }
+
     It 'refuses a duplicate id without touching the existing job, and enqueues the rest' {
         New-QueueJob 'echo original' -Id dup | Out-Null
         $jobs = @(

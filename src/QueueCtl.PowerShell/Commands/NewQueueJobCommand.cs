@@ -71,6 +71,13 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     [SecondsTransformation]
     public TimeSpan? Delay { get; set; }
 
+    /// <summary>
+    /// The pipeline object itself. PowerShell binds an object whose properties also fit the default (command) set,
+    /// say { ScriptBlock; Id }, to that set and hands -Command the object's string form; the object tells what it is.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     /// <summary>Where the job runs; defaults to the current file-system location.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("working_directory")]
@@ -106,10 +113,14 @@ public sealed class NewQueueJobCommand : QueueCmdlet
                 $"-Id names one job, but {Command.Length} commands were given.", Id));
             return;
         }
-        if (ParameterSetName == CommandSet)
+        if (ParameterSetName == CommandSet && InputObject is { BaseObject: not string } input && input.Properties["Command"] is null)
+            EnqueueObject(input);
+        else if (ParameterSetName == CommandSet)
             foreach (var command in Command) Enqueue(() => CommandSpec(command), command);
+        else if (ParameterSetName == JsonSet)
+            Enqueue(() => JsonSpec(Json), Json);
         else
-            Enqueue(BuildSpec, ParameterSetName == JsonSet ? Json : ScriptBlock);
+            Enqueue(() => ScriptSpec(ScriptBlock!, ArgumentList), ScriptBlock);
         EmitResults();
     }
 
@@ -154,14 +165,39 @@ public sealed class NewQueueJobCommand : QueueCmdlet
         WorkingDirectory = CurrentWorkingDirectory,
     };
 
-    private JobSpec BuildSpec() => ParameterSetName == JsonSet
-        ? JobSpecJson.Parse(Json, CurrentWorkingDirectory)
-        : new JobSpec
+    private JobSpec JsonSpec(string json) => JobSpecJson.Parse(json, CurrentWorkingDirectory);
+
+    private JobSpec ScriptSpec(ScriptBlock script, object[]? arguments) => new()
+    {
+        Id = Id, Kind = QueueJobKind.ScriptBlock, Command = script.ToString(),
+        Arguments = arguments is { Length: > 0 } ? PSSerializer.Serialize(arguments) : null,
+        MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
+    };
+
+    /// <summary>
+    /// A pipeline object without a Command property that PowerShell bound to the command set (see
+    /// <see cref="InputObject"/>): its other properties are bound already; the job is in ScriptBlock or Json.
+    /// </summary>
+    private void EnqueueObject(PSObject input)
+    {
+        if (Property(input, "ScriptBlock") is { } script)
         {
-            Id = Id, Kind = QueueJobKind.ScriptBlock, Command = ScriptBlock!.ToString(),
-            Arguments = ArgumentList is { Length: > 0 } args ? PSSerializer.Serialize(args) : null,
-            MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
-        };
+            var block = script as ScriptBlock ?? ScriptBlock.Create(script.ToString());
+            var arguments = Property(input, "ArgumentList") ?? Property(input, "Args");
+            var list = arguments is null ? null : LanguagePrimitives.GetEnumerable(arguments)?.Cast<object>().ToArray() ?? new[] { arguments };
+            Enqueue(() => ScriptSpec(block, list), block);
+        }
+        else if (Property(input, "Json") is { } json)
+            Enqueue(() => JsonSpec(json.ToString()!), json);
+        else if (input.BaseObject is PSCustomObject)
+            WriteError(QueueErrors.Record("InvalidJobSpec", ErrorCategory.InvalidArgument,
+                "The input object has no Command, ScriptBlock or Json property, so it does not describe a job.", input));
+        else
+            foreach (var command in Command) Enqueue(() => CommandSpec(command), command);
+    }
+
+    private static object? Property(PSObject input, string name) =>
+        input.Properties[name]?.Value is { } value ? (value is PSObject pso ? pso.BaseObject : value) : null;
 
     private string Resolve(string path)
     {
