@@ -29,7 +29,7 @@ function Invoke-ChildPwsh {
     $full = "`$ErrorActionPreference = 'Stop'; Import-Module '$script:ModuleManifest'; $Script"
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
     $exe = $pwsh[0]; $rest = @($pwsh | Select-Object -Skip 1)
-    & $exe @rest -NoLogo -NoProfile -NonInteractive -EncodedCommand $encoded
+    & $exe @rest -NoLogo -NoProfile -NonInteractive -OutputFormat Text -EncodedCommand $encoded
 }
 
 function Start-ChildPwsh {
