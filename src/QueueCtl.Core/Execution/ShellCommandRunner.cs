@@ -128,7 +128,12 @@ public sealed class ShellCommandRunner : IJobRunner
 
     private static async Task Drain(Task pumps)
     {
-        if (await Task.WhenAny(pumps, Task.Delay(DrainGrace)).ConfigureAwait(false) != pumps)
+        try
+        {
+            // WaitAsync drops its timer as soon as the pumps finish; a Task.Delay per job would keep one for 2 s.
+            await pumps.WaitAsync(DrainGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             // A background process still holds the pipes open; stop reading rather than wait for it.
         }

@@ -7,7 +7,9 @@ namespace QueueCtl.Storage;
 /// </summary>
 public sealed class QueueChangeSignal : IDisposable
 {
-    private readonly SemaphoreSlim _signal = new(0, 1);
+    // No spinning before blocking: the waiter is the worker loop, which waits between almost every job, and on a small
+    // machine a spinning waiter takes the CPU from the job processes it is waiting for.
+    private readonly ManualResetEventSlim _signal = new(false, spinCount: 0);
     private int _pending;
     private readonly FileSystemWatcher? _watcher;
 
@@ -40,11 +42,9 @@ public sealed class QueueChangeSignal : IDisposable
     /// <summary>Wakes the waiter (also used by in-process events such as a finished job).</summary>
     public void Set()
     {
-        // A busy queue raises thousands of events a second: only the first since the last wait releases the
-        // semaphore (a Release past its maximum would throw, and throwing costs more than all the rest).
+        // A busy queue raises thousands of events a second: only the first since the last wait sets the event.
         if (Interlocked.Exchange(ref _pending, 1) == 1) return;
-        try { _signal.Release(); }
-        catch (SemaphoreFullException) { /* a racing Set got there first */ }
+        try { _signal.Set(); }
         catch (ObjectDisposedException) { /* shutting down */ }
     }
 
@@ -54,7 +54,13 @@ public sealed class QueueChangeSignal : IDisposable
         try
         {
             var signalled = _signal.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
-            if (signalled) Volatile.Write(ref _pending, 0);
+            if (signalled)
+            {
+                // A Set from here to the write below is dropped; the caller looks at the queue after this returns,
+                // so what that Set announced is seen anyway.
+                _signal.Reset();
+                Volatile.Write(ref _pending, 0);
+            }
             return signalled;
         }
         catch (ObjectDisposedException)

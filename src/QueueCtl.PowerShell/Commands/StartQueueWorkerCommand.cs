@@ -96,7 +96,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
     {
         if (Detached) WorkerLauncher.DetachFromTerminal();
         var logPath = LogPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
-        using var pipelineLog = new PipelineWorkerLog();
+        using var pipelineLog = new PipelineWorkerLog(VerboseWanted ? WorkerLogLevel.Verbose : WorkerLogLevel.Information);
         using var fileLog = logPath is null ? null : new FileWorkerLog(logPath);
         IWorkerLog log = fileLog is null ? pipelineLog : Detached ? fileLog : new CompositeWorkerLog(pipelineLog, fileLog);
         using var terminate = OperatingSystem.IsWindows() ? null
@@ -148,6 +148,12 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             foreach (var db in databases) db.Dispose();
         }
     }
+
+    /// <summary>Whether WriteVerbose would show anything: -Verbose, or $VerbosePreference.</summary>
+    private bool VerboseWanted =>
+        MyInvocation.BoundParameters.TryGetValue("Verbose", out var verbose)
+            ? ((SwitchParameter)verbose).IsPresent
+            : GetVariableValue("VerbosePreference") is ActionPreference preference && preference != ActionPreference.SilentlyContinue;
 
     private void WriteLogLine(WorkerLogLevel level, string message)
     {

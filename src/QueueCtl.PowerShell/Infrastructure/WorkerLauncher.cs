@@ -40,11 +40,20 @@ internal static class WorkerLauncher
         info.WorkingDirectory = Path.GetDirectoryName(databasePath)!;
         // A worker is a long-lived background process: dynamic PGO would keep re-compiling its hot code for a minute
         // after start, and PowerShell's startup telemetry would try the network from every worker. Both cost idle CPU.
-        // Either can be chosen explicitly in the environment that starts the workers.
-        foreach (var (name, value) in new[] { ("DOTNET_TieredPGO", "0"), ("POWERSHELL_TELEMETRY_OPTOUT", "1") })
+        // Idle thread-pool threads spin before they sleep; a worker wakes them for every job's process exit and
+        // output, so on a small machine their spinning takes the CPU the jobs need (docs/performance.md).
+        // Each can be chosen explicitly in the environment that starts the workers.
+        foreach (var (name, value) in WorkerEnvironment)
             if (!info.Environment.ContainsKey(name)) info.Environment[name] = value;
         return Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
     }
+
+    private static readonly (string Name, string Value)[] WorkerEnvironment =
+    {
+        ("DOTNET_TieredPGO", "0"),
+        ("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0"),
+        ("POWERSHELL_TELEMETRY_OPTOUT", "1"),
+    };
 
     /// <summary>The command that starts this same PowerShell: pwsh itself, or dotnet with pwsh.dll for the .NET tool.</summary>
     public static (string FileName, string[] Prefix) PwshCommand()
