@@ -76,9 +76,9 @@ function Add-Result([string] $Workload, [string] $Metric, [string] $Unit, [doubl
     Write-Host ("  {0,-22} {1,-34} {2,12:N2} {3,-8} [{4:N2} .. {5:N2}]" -f $Workload, $Metric, $row.Median, $Unit, $row.Min, $row.Max)
 }
 
-function Get-DrainRate([string] $Database, [int] $Count) {
+function Get-DrainRate([string] $Database, [int] $Count, [long] $AfterSeq = 0) {
     # From the first claim to the last completion, by the queue's own timestamps (milliseconds).
-    $first, $last, $done = (Invoke-Sql $Database "SELECT min(started_at), max(finished_at), count(*) FROM jobs WHERE state = 'Completed'")[0]
+    $first, $last, $done = (Invoke-Sql $Database "SELECT min(started_at), max(finished_at), count(*) FROM jobs WHERE state = 'Completed' AND seq > $AfterSeq")[0]
     if ($done -ne $Count) { throw "Only $done of $Count jobs completed." }
     return $Count / (($last - $first) / 1000.0)
 }
@@ -87,14 +87,39 @@ function Wait-Drained([string] $Database, [int] $Count, [int] $TimeoutSeconds = 
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
     while ((Get-QueueStatus -Database $Database).Completed -lt $Count) {
         if ([DateTime]::UtcNow -gt $deadline) { throw "Drain of $Count jobs did not finish in $TimeoutSeconds s." }
-        Start-Sleep -Milliseconds 100
+        Start-Sleep -Milliseconds 50
     }
 }
 
-function Invoke-Drain([string] $Database, [int] $Count, [int] $Workers, [int] $PerWorker) {
+function Invoke-Drain([string] $Database, [scriptblock] $Enqueue, [int] $Count, [int] $Workers, [int] $PerWorker) {
+    # Measures a drain by warm workers: they are started and run a tenth as many jobs of the same kind first (worker
+    # start-up and the JIT's first compilations are not drain throughput), then $Count jobs are enqueued at once and
+    # timed from their first claim to their last completion. Jobs already in the queue stay completed.
     $started = Start-QueueWorker -Database $Database -Count $Workers -Concurrency $PerWorker
-    try { Wait-Drained $Database $Count; Get-DrainRate $Database $Count }
+    try {
+        $before = (Get-QueueStatus -Database $Database).Completed
+        $warm = [math]::Max(200, [int]($Count / 10))
+        & $Enqueue $Database $warm
+        Wait-Drained $Database ($before + $warm)
+        $afterSeq = (Invoke-Sql $Database 'SELECT max(seq) FROM jobs')[0][0]
+        & $Enqueue $Database $Count
+        Wait-Drained $Database ($before + $warm + $Count)
+        Get-DrainRate $Database $Count $afterSeq
+    }
     finally { Stop-QueueWorker -Database $Database -All -Force -ErrorAction SilentlyContinue }
+}
+
+# The jobs of one enqueue all fall due together, once the enqueue is over: the drain is timed without the enqueue
+# competing with it for the CPU.
+function Get-DueAfterEnqueue([int] $Count) { [DateTime]::UtcNow.AddSeconds([math]::Max(2, $Count / 5000)) }
+$enqueueNoop = {
+    param($Database, $Count)
+    $due = Get-DueAfterEnqueue $Count
+    1..$Count | ForEach-Object { [pscustomobject]@{ ScriptBlock = {}; RunAt = $due } } | New-QueueJob -Database $Database | Out-Null
+}
+$enqueueTrue = {
+    param($Database, $Count)
+    New-QueueJob -Command (@('true') * $Count) -RunAt (Get-DueAfterEnqueue $Count) -Database $Database | Out-Null
 }
 
 function Get-ProcessCpuMs([int] $ProcessId) {
@@ -130,15 +155,10 @@ try {
     # 2. Drain, no-op: empty script blocks, and the cheapest command ('true'), with 2 worker processes.
     Write-Host "2. Drain, no-op" -ForegroundColor Cyan
     $count = [int](20000 * $scale)
-    $noop = {}
     $script = @(); $command = @()
     for ($r = 0; $r -lt $Runs; $r++) {
-        $db = New-BenchQueue 'noop'
-        1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $db | Out-Null
-        $script += Invoke-Drain $db $count 2 $Concurrency
-        $db = New-BenchQueue 'noop-true'
-        New-QueueJob -Command (@('true') * $count) -Database $db | Out-Null
-        $command += Invoke-Drain $db $count 2 $Concurrency
+        $script += Invoke-Drain (New-BenchQueue 'noop') $enqueueNoop $count 2 $Concurrency
+        $command += Invoke-Drain (New-BenchQueue 'noop-true') $enqueueTrue $count 2 $Concurrency
     }
     Add-Result 'drain no-op' "$count empty script blocks, 2 workers" 'jobs/s' $script '>= 3000' "-Concurrency $Concurrency"
     Add-Result 'drain no-op' "$count 'true' commands, 2 workers" 'jobs/s' $command '' "-Concurrency $Concurrency"
@@ -148,8 +168,7 @@ try {
     for ($r = 0; $r -lt $Runs; $r++) {
         $db = New-BenchQueue 'noop-normal'
         Set-QueueConfig -Synchronous NORMAL -Database $db
-        1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $db | Out-Null
-        $normal += Invoke-Drain $db $count 2 $Concurrency
+        $normal += Invoke-Drain $db $enqueueNoop $count 2 $Concurrency
     }
     Add-Result 'drain no-op NORMAL' "$count empty script blocks, 2 workers" 'jobs/s' $normal '' 'opt-in: synchronous=NORMAL'
 
@@ -161,12 +180,8 @@ try {
         $t = [Diagnostics.Stopwatch]::StartNew()
         bash -c "seq $count | xargs -P 2 -I{} sh -c true"
         $base = $count / $t.Elapsed.TotalSeconds
-        $db = New-BenchQueue 'shell'
-        New-QueueJob -Command (@('true') * $count) -Database $db | Out-Null
-        $rate2 = Invoke-Drain $db $count 2 2
-        $db = New-BenchQueue 'shell'
-        New-QueueJob -Command (@('true') * $count) -Database $db | Out-Null
-        $rateN = Invoke-Drain $db $count 2 $Concurrency
+        $rate2 = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 2
+        $rateN = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 $Concurrency
         $xargs += $base; $narrow += $rate2; $wide += $rateN; $narrowRatio += $rate2 / $base; $wideRatio += $rateN / $base
     }
     Add-Result 'drain shell' 'baseline: seq | xargs -P 2 sh -c true' 'jobs/s' $xargs
@@ -244,18 +259,8 @@ try {
         $count = 20000
         $full = @(); $empty = @()
         for ($r = 0; $r -lt $Runs; $r++) {
-            1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $big | Out-Null
-            $before = (Get-QueueStatus -Database $big).Completed
-            $started = Start-QueueWorker -Database $big -Count 2 -Concurrency $Concurrency
-            try {
-                while ((Get-QueueStatus -Database $big).Completed -lt $before + $count) { Start-Sleep -Milliseconds 100 }
-                $first, $last = (Invoke-Sql $big "SELECT min(started_at), max(finished_at) FROM jobs WHERE seq > (SELECT max(seq) - $count FROM jobs)")[0]
-                $full += $count / (($last - $first) / 1000.0)
-            }
-            finally { Stop-QueueWorker -Database $big -All -Force -ErrorAction SilentlyContinue }
-            $db = New-BenchQueue 'scale-empty'
-            1..$count | ForEach-Object { [pscustomobject]@{ ScriptBlock = $noop } } | New-QueueJob -Database $db | Out-Null
-            $empty += Invoke-Drain $db $count 2 $Concurrency
+            $full += Invoke-Drain $big $enqueueNoop $count 2 $Concurrency
+            $empty += Invoke-Drain (New-BenchQueue 'scale-empty') $enqueueNoop $count 2 $Concurrency
         }
         Add-Result 'scale 1M' "drain $count no-op, 1M queue" 'jobs/s' $full
         Add-Result 'scale 1M' "drain $count no-op, empty queue" 'jobs/s' $empty
