@@ -41,10 +41,17 @@ Describe 'Objects, views and pipelines' {
     It 'shows jobs as a compact table with local times and shortened commands' {
         $text = Get-QueueJob | Format-Table | Out-String -Width 200
         $text | Should -Match 'Id\s+State\s+Attempts\s+Command\s+Updated\s+LastError'
-        $text | Should -Match 'failing\s+Dead\s+1/1\s+echo "a rather long comma…'
+        $text | Should -Match 'failing\s+Dead\s+1/1\s+echo "a rather long comman…'
         $updated = (Get-QueueJob done-job).UpdatedAt.ToLocalTime().ToString('MM-dd HH:mm:ss')
         $text | Should -Match ([regex]::Escape($updated))
         ($text -split "`n" | Where-Object { $_ -match '^done-job' }).Length | Should -BeLessOrEqual 80
+    }
+
+    It 'fits an 80-column console by leaving out LastError, rather than squeezing it' {
+        $lines = (Get-QueueJob | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
+        $lines[0] | Should -Match '^Id\s+State\s+Attempts\s+Command\s+Updated\s*$'
+        $lines[1] | Should -Match '^--'
+        $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 80 }
     }
 
     It 'shows everything about a job in the list view, including the error history' {
