@@ -28,16 +28,7 @@ public class HostedCmdletFacts : IDisposable
     public void CtrlC_StopsAForegroundWorker_AfterItsRunningJobFinishes()
     {
         _queue.Invoke("New-QueueJob 'sleep 1' -Id running | Out-Null; New-QueueJob 'true' -Id next -Delay 1 | Out-Null");
-        using var ps = _queue.Create("Start-QueueWorker -Foreground");
-        var invocation = ps.BeginInvoke();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (_queue.Observe("(Get-QueueJob running).State.ToString()") != "Processing")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the job never started");
-            Thread.Sleep(50);
-        }
-        ps.Stop();
-        Assert.True(invocation.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(20)));
+        StopWorkerOnceRunning("Start-QueueWorker -Foreground", "running", TimeSpan.Zero);
         Assert.Equal("Completed", _queue.Invoke("(Get-QueueJob running).State.ToString()").Single().ToString());
         Assert.Equal("Pending", _queue.Invoke("(Get-QueueJob next).State.ToString()").Single().ToString());
         Assert.Equal("Stopped", _queue.Invoke("(Get-QueueWorker).State.ToString()").Single().ToString());
@@ -49,19 +40,25 @@ public class HostedCmdletFacts : IDisposable
         // A stream of failing jobs keeps the worker writing information records while Ctrl+C arrives: a record
         // written as PowerShell marks the pipeline stopped must not end the cmdlet before its running job finishes.
         _queue.Invoke("New-QueueJob 'sleep 1' -Id running | Out-Null; 1..3000 | ForEach-Object { 'false' } | New-QueueJob -MaxRetries 0 | Out-Null");
-        using var ps = _queue.Create("Start-QueueWorker -Foreground -Concurrency 2");
+        StopWorkerOnceRunning("Start-QueueWorker -Foreground -Concurrency 2", "running", TimeSpan.FromMilliseconds(100));
+        Assert.Equal("Completed", _queue.Invoke("(Get-QueueJob running).State.ToString()").Single().ToString());
+        Assert.Equal(0L, (long)_queue.Invoke("(Get-QueueStatus).Processing").Single().BaseObject);
+    }
+
+    /// <summary>Runs a foreground worker, and presses Ctrl+C once <paramref name="jobId"/> runs (plus a pause).</summary>
+    private void StopWorkerOnceRunning(string workerScript, string jobId, TimeSpan pause)
+    {
+        using var ps = _queue.Create(workerScript);
         var invocation = ps.BeginInvoke();
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (_queue.Observe("(Get-QueueJob running).State.ToString()") != "Processing")
+        while (_queue.Observe($"(Get-QueueJob {jobId}).State.ToString()") != "Processing")
         {
             Assert.True(DateTime.UtcNow < deadline, "the job never started");
             Thread.Sleep(10);
         }
-        Thread.Sleep(100);
+        Thread.Sleep(pause);
         ps.Stop();
         Assert.True(invocation.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(20)));
-        Assert.Equal("Completed", _queue.Invoke("(Get-QueueJob running).State.ToString()").Single().ToString());
-        Assert.Equal(0L, (long)_queue.Invoke("(Get-QueueStatus).Processing").Single().BaseObject);
     }
 
     [Fact]
