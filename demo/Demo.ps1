@@ -36,7 +36,8 @@ try {
     Step 'What they printed'
     Receive-QueueJob printer | Out-Host
     Receive-QueueJob script | Format-Table | Out-Host
-    Receive-QueueJob flaky 2>&1 | ForEach-Object { "stderr: $_" } | Out-Host
+    # Standard error comes back as error records: merge them in (this script otherwise stops at the first error).
+    Receive-QueueJob flaky -ErrorAction Continue 2>&1 | ForEach-Object { "stderr: $_" } | Out-Host
 
     Step 'The queue and its workers'
     Get-QueueStatus | Format-Table Pending, Processing, Completed, Failed, Dead, Workers

@@ -69,3 +69,18 @@ Describe 'Seed scenarios' {
         (Get-QueueJob never).State | Should -Be 'Pending'
     }
 }
+
+# README's first command runs this demo: it must keep working against the staged module.
+Describe 'The demo' {
+    It 'enqueues, runs, shows the results and the DLQ, and stops its workers, exiting 0' {
+        $pwsh = @(Get-PwshCommand)
+        $demo = Join-Path $PSScriptRoot '../../demo/Demo.ps1'
+        $exe = $pwsh[0]; $rest = @($pwsh | Select-Object -Skip 1)
+        $output = & $exe @rest -NoLogo -NoProfile -NonInteractive -File $demo -ModulePath $env:QUEUECTL_TEST_MODULE 2>&1 | Out-String
+        $output = $output -replace "`e\[[0-9;]*m", ''
+        $LASTEXITCODE | Should -Be 0 -Because $output
+        $output | Should -Match 'stderr: cannot reach the server'
+        $output | Should -Match 'LastError : Exited with code 3'
+        $output | Should -Match 'Stopped'
+    }
+}
