@@ -18,14 +18,20 @@ internal sealed class PipelineWorkerLog(WorkerLogLevel minimum) : IWorkerLog, ID
     {
         if (level < minimum || _completed) return;
         _lines.Enqueue((level, message));
-        _available.Set();
+        Signal();
     }
 
     /// <summary>Ends the stream once the workers are done.</summary>
     public void Complete()
     {
         _completed = true;
-        _available.Set();
+        Signal();
+    }
+
+    private void Signal()
+    {
+        try { _available.Set(); }
+        catch (ObjectDisposedException) { /* the cmdlet has finished; nobody reads any more */ }
     }
 
     /// <summary>Blocks on the pipeline thread, handing each line to <paramref name="write"/> until completed.</summary>
