@@ -122,6 +122,12 @@ $enqueueTrue = {
     New-QueueJob -Command (@('true') * $Count) -RunAt (Get-DueAfterEnqueue $Count) -Database $Database | Out-Null
 }
 
+function Wait-WorkersSettled([string] $Database, [int] $Count, [int] $Seconds) {
+    # Until the workers run, then a little longer so their start-up work is over.
+    while (@(Get-QueueWorker -Database $Database -State Running).Count -lt $Count) { Start-Sleep -Milliseconds 100 }
+    Start-Sleep -Seconds $Seconds
+}
+
 function Get-ProcessCpuMs([int] $ProcessId) {
     $stat = Get-Content "/proc/$ProcessId/stat" -Raw
     $fields = $stat.Substring($stat.LastIndexOf(')') + 2) -split ' '
@@ -198,8 +204,7 @@ try {
         $db = New-BenchQueue 'latency'
         $null = Start-QueueWorker -Database $db -Count 2
         try {
-            while (@(Get-QueueWorker -Database $db -State Running).Count -lt 2) { Start-Sleep -Milliseconds 100 }
-            Start-Sleep -Seconds 2
+            Wait-WorkersSettled $db 2 -Seconds 2
             $random = [Random]::new($r)
             for ($i = 0; $i -lt $count; $i++) {
                 New-QueueJob -Command 'true' -Database $db | Out-Null
@@ -223,8 +228,7 @@ try {
         $db = New-BenchQueue 'idle'
         $workers = Start-QueueWorker -Database $db -Count 2
         try {
-            while (@(Get-QueueWorker -Database $db -State Running).Count -lt 2) { Start-Sleep -Milliseconds 100 }
-            Start-Sleep -Seconds 3
+            Wait-WorkersSettled $db 2 -Seconds 3
             $before = ($workers | ForEach-Object { Get-ProcessCpuMs $_.ProcessId } | Measure-Object -Sum).Sum
             Start-Sleep -Seconds $seconds
             $after = ($workers | ForEach-Object { Get-ProcessCpuMs $_.ProcessId } | Measure-Object -Sum).Sum

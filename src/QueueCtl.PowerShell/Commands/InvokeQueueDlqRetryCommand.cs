@@ -36,19 +36,9 @@ public sealed class InvokeQueueDlqRetryCommand : QueueCmdlet
         {
             var dead = store.List(states: new[] { QueueJobState.Dead }).ToList();
             if (dead.Count == 0 || !ShouldProcess($"{dead.Count} Dead job(s)", "Retry")) return;
-            foreach (var job in dead) Retry(store, job.Id);
+            foreach (var job in dead) ChangeJob(job.Id, store.RetryDead, PassThru);
             return;
         }
-        foreach (var (target, job, error) in JobTargets.Resolve(store, Id))
-        {
-            if (error is not null) WriteQueueError(error, target);
-            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", "Retry")) Retry(store, job.Id);
-        }
+        ChangeJobs(store, Id, "Retry", store.RetryDead, PassThru);
     }
-
-    private void Retry(JobStore store, string id) => TryQueue(() =>
-    {
-        var job = store.RetryDead(id);
-        if (PassThru) WriteObject(job);
-    }, id);
 }

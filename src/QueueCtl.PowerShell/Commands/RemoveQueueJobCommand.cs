@@ -29,19 +29,6 @@ public sealed class RemoveQueueJobCommand : QueueCmdlet
     protected override void ProcessRecord()
     {
         var store = new JobStore(Db);
-        foreach (var (target, job, error) in JobTargets.Resolve(store, Id))
-        {
-            if (error is not null)
-            {
-                WriteQueueError(error, target);
-                continue;
-            }
-            if (!ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", "Remove")) continue;
-            TryQueue(() =>
-            {
-                var removed = store.Remove(job.Id, Force);
-                if (PassThru) WriteObject(removed);
-            }, job.Id);
-        }
+        ChangeJobs(store, Id, "Remove", id => store.Remove(id, Force), PassThru);
     }
 }

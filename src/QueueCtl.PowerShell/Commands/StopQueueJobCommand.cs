@@ -25,19 +25,6 @@ public sealed class StopQueueJobCommand : QueueCmdlet
     protected override void ProcessRecord()
     {
         var store = new JobStore(Db);
-        foreach (var (target, job, error) in JobTargets.Resolve(store, Id))
-        {
-            if (error is not null)
-            {
-                WriteQueueError(error, target);
-                continue;
-            }
-            if (!ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", "Cancel")) continue;
-            TryQueue(() =>
-            {
-                var cancelled = store.Cancel(job.Id);
-                if (PassThru) WriteObject(cancelled);
-            }, job.Id);
-        }
+        ChangeJobs(store, Id, "Cancel", store.Cancel, PassThru);
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
 namespace QueueCtl.PowerShell.Infrastructure;
@@ -53,6 +54,26 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     protected void WriteQueueError(QueueException ex, object? target) => WriteError(QueueErrors.ToRecord(ex, target));
 
     protected void ThrowQueueError(QueueException ex, object? target) => ThrowTerminatingError(QueueErrors.ToRecord(ex, target));
+
+    /// <summary>
+    /// The loop of a job-changing cmdlet: each job <paramref name="ids"/> names (wildcards allowed; a missing exact id
+    /// is an error), confirmed through ShouldProcess, changed by <paramref name="change"/>, emitted with -PassThru.
+    /// </summary>
+    protected void ChangeJobs(JobStore store, IEnumerable<string> ids, string action, Func<string, QueueJob> change, bool passThru)
+    {
+        foreach (var (target, job, error) in JobTargets.Resolve(store, ids))
+        {
+            if (error is not null) WriteQueueError(error, target);
+            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", action)) ChangeJob(job.Id, change, passThru);
+        }
+    }
+
+    /// <summary>Changes one job, emitting the result with -PassThru; a refusal is a non-terminating error.</summary>
+    protected void ChangeJob(string id, Func<string, QueueJob> change, bool passThru) => TryQueue(() =>
+    {
+        var changed = change(id);
+        if (passThru) WriteObject(changed);
+    }, id);
 
     /// <summary>Runs <paramref name="action"/>, reporting a refusal as a non-terminating error for <paramref name="target"/>.</summary>
     protected bool TryQueue(Action action, object? target)
