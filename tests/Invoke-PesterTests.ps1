@@ -19,9 +19,11 @@ $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $false
 if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
 $result = Invoke-Pester -Configuration $config
+# One plain closing line in the form CI tools read: "Pester: N passed, N failed, N skipped".
+$summary = "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped"
 if ($result.FailedCount -gt 0 -or $result.Result -ne 'Passed') {
-    Write-Host "Pester: $($result.FailedCount) failed, $($result.PassedCount) passed." -ForegroundColor Red
+    Write-Host $summary -ForegroundColor Red
     exit 1
 }
-Write-Host "Pester: $($result.PassedCount) passed, $($result.SkippedCount) skipped." -ForegroundColor Green
+Write-Host $summary -ForegroundColor Green
 exit 0

@@ -2,27 +2,28 @@ using QueueCtl;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
-// claim <db> <worker-id> <batch>: claims and finishes jobs until none is due, printing each claimed id.
+// claim <db> <worker-id> <batch> <total>: claims and finishes jobs, printing each claimed id, until <total> jobs of the
+//   queue are completed. The end is a count, not a spell of idle polls: enqueuers that start late must not be raced.
 // enqueue <db> <prefix> <count>: enqueues <count> jobs with ids <prefix>-<n>, in batches of 50.
-if (args.Length < 4) { Console.Error.WriteLine("usage: claim|enqueue <db> <name> <n>"); return 2; }
+if (args.Length < 4 || (args[0] == "claim" && args.Length < 5)) { Console.Error.WriteLine("usage: claim <db> <name> <batch> <total> | enqueue <db> <name> <n>"); return 2; }
 using var db = QueueDatabase.Open(args[1]);
 switch (args[0])
 {
     case "claim":
         var leases = new LeaseStore(db, args[2]);
         var batch = int.Parse(args[3]);
-        var idle = 0;
+        var total = long.Parse(args[4]);
+        var jobs = new JobStore(db);
         var finished = new List<FinishedRun>();
-        while (idle < 20)
+        while (true)
         {
             var cycle = leases.FinishAndClaim(finished, batch);
             finished = cycle.Claimed.Select(c => new FinishedRun(c, RunOutcome.Success())).ToList();
             foreach (var c in cycle.Claimed) Console.WriteLine(c.Job.Id);
-            idle = cycle.Claimed.Count == 0 ? idle + 1 : 0;
-            if (cycle.Claimed.Count == 0) Thread.Sleep(10);
+            if (cycle.Claimed.Count > 0) continue;
+            if (jobs.Status().Completed >= total) return 0;
+            Thread.Sleep(10);
         }
-        leases.FinishAndClaim(finished, 0);
-        return 0;
     case "enqueue":
         var store = new JobStore(db);
         var count = int.Parse(args[3]);

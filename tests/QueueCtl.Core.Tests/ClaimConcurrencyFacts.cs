@@ -51,7 +51,7 @@ public class ClaimConcurrencyFacts : IDisposable
         const int enqueuers = 3, perEnqueuer = 400, claimers = 4;
         var probe = Path.Combine(AppContext.BaseDirectory, "QueueCtl.ClaimProbe.dll");
         var producers = Enumerable.Range(0, enqueuers).Select(i => Probe(probe, "enqueue", $"p{i}", perEnqueuer)).ToList();
-        var consumers = Enumerable.Range(0, claimers).Select(i => Probe(probe, "claim", $"c{i}", 1 + i % 3)).ToList();
+        var consumers = Enumerable.Range(0, claimers).Select(i => Probe(probe, "claim", $"c{i}", 1 + i % 3, enqueuers * perEnqueuer)).ToList();
         var outputs = consumers.Select(p => p.StandardOutput.ReadToEndAsync()).ToList();
         foreach (var p in producers.Concat(consumers))
         {
@@ -66,10 +66,10 @@ public class ClaimConcurrencyFacts : IDisposable
         Assert.Equal(enqueuers * perEnqueuer, _queue.Jobs.Status().Completed);
     }
 
-    private Process Probe(string dll, string verb, string name, int n)
+    private Process Probe(string dll, string verb, string name, params int[] numbers)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, verb, _queue.Path_, name, n.ToString() }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, verb, _queue.Path_, name }.Concat(numbers.Select(n => n.ToString()))) info.ArgumentList.Add(a);
         return Process.Start(info)!;
     }
 }
