@@ -139,7 +139,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
             WriteQueueError(refusal, target);
             return;
         }
-        if (!ShouldProcess(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}", "Enqueue")) return;
+        if (!ShouldProcess(DisplayText.Safe(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}"), "Enqueue")) return;
         TryQueue(() => _enqueuer!.Add(spec), spec.Id ?? spec.Command);
     }
 

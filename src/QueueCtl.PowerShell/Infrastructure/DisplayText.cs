@@ -15,6 +15,7 @@ public static class DisplayText
     /// overrides as U+FFFD. Line feeds and tabs stay (lists show several lines); a lone CR, which would let a line
     /// overwrite itself, does not.
     /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
     public static string? Safe(object? value)
     {
         if (value is null) return null;

@@ -98,7 +98,7 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
         foreach (var (target, job, error) in ResolveJobs(store, ids))
         {
             if (error is not null) WriteQueueError(error, target);
-            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", action)) ChangeJob(job.Id, change, passThru);
+            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {DisplayText.Safe(job.Command)}", action)) ChangeJob(job.Id, change, passThru);
         }
     }
 
