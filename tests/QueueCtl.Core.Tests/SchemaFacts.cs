@@ -173,6 +173,17 @@ public class SchemaFacts : IDisposable
     }
 
     [Theory]
+    [InlineData("worker-1")]
+    [InlineData("müller-x1y2z3")]
+    [InlineData("host.example_1-abc")]
+    public void WorkerFiles_AcceptGeneratedAndOrdinaryIds(string id) =>
+        Assert.Equal(Path.Combine(WorkerFiles.Folder(_queue.Path_), id + ".jobs"), WorkerFiles.RunningPath(_queue.Path_, id));
+
+    [Fact]
+    public void WorkerFiles_AcceptTheIdsWorkersGenerate() =>
+        Assert.True(WorkerIds.IsValid(Worker.WorkerOptions.NewWorkerId()));
+
+    [Theory]
     [InlineData("postgres://user:s3cret@db.example/queue")]
     [InlineData("postgresql://user:s3cret@db.example/queue?sslmode=require")]
     [InlineData("sqlite://host/x?password=s3cret")]

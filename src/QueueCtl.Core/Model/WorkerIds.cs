@@ -3,14 +3,15 @@ namespace QueueCtl;
 /// <summary>
 /// The rules for worker ids. An id names the worker's files ("&lt;id&gt;.log", "&lt;id&gt;.jobs") in the queue's
 /// .workers folder, and a worker kills the processes listed in a dead worker's .jobs file, so an id must never reach
-/// outside that folder: letters, digits, '.', '_' and '-' only, not starting with '.'.
+/// outside that folder: letters, digits, '.', '_' and '-' only, not starting with '.'. Letters include non-ASCII ones,
+/// because generated ids start with the host name.
 /// </summary>
 public static class WorkerIds
 {
     public const int MaxLength = 100;
 
     public static bool IsValid(string? id) =>
-        id is { Length: > 0 and <= MaxLength } && id[0] != '.' && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+        id is { Length: > 0 and <= MaxLength } && id[0] != '.' && id.All(c => char.IsLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>Returns <paramref name="id"/>, or throws <see cref="QueueException"/> (InvalidWorkerId).</summary>
     public static string Validate(string? id) => IsValid(id) ? id! : throw new QueueException(QueueErrorCode.InvalidWorkerId,
