@@ -172,6 +172,36 @@ Describe 'Errors with ErrorIds instead of .NET exceptions (item 15)' {
     }
 }
 
+Describe 'A database failure in the middle of a cmdlet (item 15)' {
+    BeforeEach {
+        $db = New-TestQueue
+        # One job whose command, and one whose output, fill most of the file; then those pages are garbage, so reading
+        # either row fails with SQLITE_CORRUPT while opening the queue still works.
+        $null = New-QueueJob 'echo big' -Id big
+        $null = New-QueueJob "echo $('c' * 2MB)" -Id huge
+        Invoke-Sql $db "INSERT INTO job_output (job_seq, run, format, stdout, stderr) SELECT seq, 1, 'Text', printf('%.*c', 2000000, 'o'), '' FROM jobs WHERE id = 'big'; UPDATE jobs SET runs = 1 WHERE id = 'big'"
+        # Pages 10%-90% of the file: only the two rows' overflow pages live there (the tables' roots come first).
+        $bytes = [IO.File]::ReadAllBytes($db)
+        $pages = [int]($bytes.Length / 4096)
+        for ($i = [int]($pages * 0.1) * 4096; $i -lt [int]($pages * 0.9) * 4096; $i++) { $bytes[$i] = [byte](($i * 31) % 256) }
+        [IO.File]::WriteAllBytes($db, $bytes)
+    }
+    AfterEach { Remove-TestQueue $db }
+
+    It '<Command> reports DatabaseUnavailable with its ErrorId, not a raw exception' -TestCases @(
+        @{ Command = 'Receive-QueueJob'; Ids = @('big') }
+        @{ Command = 'Wait-QueueJob'; Ids = @('big', 'huge') }
+        @{ Command = 'Remove-QueueJob'; Ids = @('huge') } # fails while resolving the id, before any change
+    ) {
+        $class = ($Command -replace '-', '') + 'Command'
+        $parameters = @{ Id = $Ids; ErrorAction = 'Stop' }
+        if ($Command -eq 'Remove-QueueJob') { $parameters.Confirm = $false }
+        if ($Command -eq 'Wait-QueueJob') { $parameters.Timeout = 5 }
+        $err = { & $Command @parameters } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be "DatabaseUnavailable,$Cmd.$class"
+    }
+}
+
 Describe 'A -Database that is an address (item 15)' {
     BeforeEach {
         $db = New-TestQueue

@@ -126,6 +126,9 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Runs engine work whose refusal ends the cmdlet (see <see cref="Guard{T}"/>).</summary>
+    protected void Guard(Action work, object? target) => Guard(() => { work(); return 0; }, target);
+
     /// <summary>Changes one job, emitting the result with -PassThru; a refusal is a non-terminating error.</summary>
     protected void ChangeJob(string id, Func<string, QueueJob> change, bool passThru) => TryQueue(() =>
     {
