@@ -206,6 +206,13 @@ public class SchemaFacts : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("postgres://user:s3cret@host/db", "postgres://user:***@host/db")]
+    [InlineData("postgres://user:s3@c/ret@host/db", "postgres://user:***@host/db")]
+    [InlineData("postgres://user@host/db?password=s3cret&x=1", "postgres://user@host/db?password=***&x=1")]
+    [InlineData("postgres://host/db?sslmode=require&email=a@b", "postgres://host/db?sslmode=require&email=a@b")]
+    public void Mask_HidesPasswords(string address, string expected) => Assert.Equal(expected, DatabaseLocator.Mask(address));
+
     [Fact]
     public void DefaultPath_RefusesAnAddressInTheEnvironment() =>
         Assert.Throws<QueueException>(() => DatabaseLocator.DefaultPath(n => n == DatabaseLocator.EnvironmentVariable ? "postgres://u:p@h/d" : null));

@@ -30,18 +30,31 @@ public static partial class DatabaseLocator
             $"'{Mask(path)}' is an address ({match.Groups[1].Value}://), not a file path: QueueCtl keeps a queue in an SQLite file. Give the path of the queue file.");
     }
 
-    /// <summary>The address with the password of user:password@ and password-like query values replaced by ***.</summary>
+    /// <summary>
+    /// The address with the password of user:password@ and password-like query values replaced by ***. The user
+    /// part ends at the last '@' before the query, so a password holding '@' or '/' is masked whole.
+    /// </summary>
     public static string Mask(string address)
     {
-        var masked = UserInfo().Replace(address, m => m.Groups[1].Value + (m.Groups[2].Success ? ":***" : "") + "@");
+        var masked = address;
+        var start = address.IndexOf("://", StringComparison.Ordinal);
+        if (start >= 0)
+        {
+            start += 3;
+            var end = address.IndexOfAny(['?', '#'], start);
+            var at = address.LastIndexOf('@', end < 0 ? address.Length - 1 : end - 1);
+            if (at >= start)
+            {
+                var userInfo = address[start..at];
+                var colon = userInfo.IndexOf(':');
+                masked = address[..start] + (colon < 0 ? userInfo : userInfo[..colon] + ":***") + address[at..];
+            }
+        }
         return Secret().Replace(masked, m => m.Groups[1].Value + "=***");
     }
 
     [GeneratedRegex(@"^\s*([A-Za-z][A-Za-z0-9+.\-]+)://")]
     private static partial Regex Address();
-
-    [GeneratedRegex(@"(?<=://)([^:/@?#]*)(:[^/?#]*)?@")]
-    private static partial Regex UserInfo();
 
     [GeneratedRegex(@"(?i)\b(password|passwd|pwd|pass|secret|token|key)=[^&;\s]*")]
     private static partial Regex Secret();
