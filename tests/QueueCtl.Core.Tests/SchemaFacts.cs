@@ -280,7 +280,7 @@ public class MaintenanceFacts : IDisposable
     {
         Fill(2000);
         var copy = Path.Combine(_queue.Folder, "copy.db");
-        QueueMaintenance.Backup(_queue.Db, copy, overwrite: false);
+        QueueBackup.Write(_queue.Db, copy, overwrite: false);
         var bytes = File.ReadAllBytes(copy);
         const int page = 4096;
         var middle = bytes.Length / page / 2 * page;
@@ -307,7 +307,7 @@ public class MaintenanceFacts : IDisposable
     {
         Fill(5);
         var copy = Path.Combine(_queue.Folder, "backup.db");
-        var file = QueueMaintenance.Backup(_queue.Db, copy, overwrite: false);
+        var file = QueueBackup.Write(_queue.Db, copy, overwrite: false);
         Assert.Equal(copy, file.FullName);
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy));
@@ -317,13 +317,13 @@ public class MaintenanceFacts : IDisposable
 
         var before = File.ReadAllBytes(copy);
         Assert.Equal(QueueErrorCode.DestinationExists,
-            Assert.Throws<QueueException>(() => QueueMaintenance.Backup(_queue.Db, copy, overwrite: false)).Code);
+            Assert.Throws<QueueException>(() => QueueBackup.Write(_queue.Db, copy, overwrite: false)).Code);
         Assert.Equal(before, File.ReadAllBytes(copy));
         Assert.Empty(Directory.GetFiles(_queue.Folder, "*.tmp"));
 
         Fill(0);
         _queue.Jobs.Enqueue(new JobSpec { Id = "later", Command = "echo later" });
-        QueueMaintenance.Backup(_queue.Db, copy, overwrite: true);
+        QueueBackup.Write(_queue.Db, copy, overwrite: true);
         using var replaced = QueueDatabase.Open(copy);
         Assert.NotNull(new JobStore(replaced).Find("later"));
     }

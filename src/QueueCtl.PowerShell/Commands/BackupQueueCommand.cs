@@ -28,6 +28,6 @@ public sealed class BackupQueueCommand : QueueCmdlet
         if (!File.Exists(source))
             ThrowQueueError(new QueueException(QueueErrorCode.DatabaseUnavailable, $"There is no queue file at '{source}'."), source);
         if (!ShouldProcess(destination, $"Back up the queue '{source}'")) return;
-        WriteObject(Guard(() => QueueMaintenance.Backup(Db, destination, Force), destination));
+        WriteObject(Guard(() => QueueBackup.Write(Db, destination, Force), destination));
     }
 }
