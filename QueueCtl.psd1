@@ -19,6 +19,8 @@
         'Get-QueueStatus'
         'Get-QueueConfig'
         'Set-QueueConfig'
+        'Test-Queue'
+        'Backup-Queue'
         'Start-QueueWorker'
         'Get-QueueWorker'
         'Stop-QueueWorker'

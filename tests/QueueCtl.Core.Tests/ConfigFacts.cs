@@ -78,3 +78,71 @@ public class ConfigFacts : IDisposable
             Assert.Equal(setting.DefaultValue, setting.Normalize(setting.DefaultValue));
     }
 }
+
+/// <summary>Values another tool wrote to the config table are validated on read (issue 8, item 14).</summary>
+public class StoredConfigFacts : IDisposable
+{
+    private readonly TempQueue _queue = new();
+
+    public void Dispose() => _queue.Dispose();
+
+    private void Store(string name, string value)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_queue.Path_};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO config (name, value) VALUES ($n, $v) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$v", value);
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public void ABadRow_DoesNotBreakOpening_NorTheOtherSettings()
+    {
+        Store("max-retries", "abc");
+        Store("backoff-base", "5");
+        using var db = _queue.Open();
+        Assert.Equal(3, db.Config.MaxRetries); // the default applies
+        Assert.Equal(5, db.Config.BackoffBase);
+        var problem = Assert.Single(db.Config.Problems);
+        Assert.Equal("max-retries", problem.Name);
+        Assert.Equal("abc", problem.StoredValue);
+        Assert.Equal(QueueErrorCode.InvalidConfigValue, problem.ToException().Code);
+        Assert.Contains("max-retries", problem.ToException().Message);
+    }
+
+    [Fact]
+    public void List_ShowsTheBadValueAsStored_WithItsProblem()
+    {
+        Store("max-retries", "abc");
+        using var db = _queue.Open();
+        var entry = new ConfigStore(db).Get("max-retries");
+        Assert.Equal("abc", entry.Value);
+        Assert.False(entry.IsDefault);
+        Assert.Contains("whole number", entry.Problem);
+        Assert.Null(new ConfigStore(db).Get("backoff-base").Problem);
+    }
+
+    [Fact]
+    public void Set_RepairsABadRow()
+    {
+        Store("max-retries", "abc");
+        using var db = _queue.Open();
+        new ConfigStore(db).Set("max-retries", "7");
+        Assert.Equal(7, db.Config.MaxRetries);
+        Assert.Empty(db.Config.Problems);
+        using var again = _queue.Open();
+        Assert.Equal(7, again.Config.MaxRetries);
+    }
+
+    [Fact]
+    public void AStoredSynchronousOff_IsNotApplied()
+    {
+        Store("synchronous", "OFF");
+        using var db = _queue.Open();
+        Assert.Equal("FULL", db.Config.Synchronous);
+        Assert.Equal(2L, db.Read(() => db.Scalar<long>("PRAGMA synchronous"))); // 2 = FULL, 0 = OFF
+        Assert.Equal("synchronous", Assert.Single(db.Config.Problems).Name);
+    }
+}

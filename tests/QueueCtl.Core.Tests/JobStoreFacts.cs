@@ -157,3 +157,37 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(1, Jobs.Status().Pending);
     }
 }
+
+/// <summary>What the store refuses writes nothing (issue 8, items 12 and 15).</summary>
+public class JobStoreRefusalFacts : IDisposable
+{
+    private readonly TempQueue _queue = new();
+
+    public void Dispose() => _queue.Dispose();
+
+    [Theory]
+    [InlineData(QueueJobKind.Command)]
+    [InlineData(QueueJobKind.ScriptBlock)]
+    public void Enqueue_RefusesACommandWithNul_AndStoresNothing(QueueJobKind kind)
+    {
+        var error = Assert.Throws<QueueException>(() => _queue.Jobs.Enqueue(new JobSpec { Kind = kind, Command = "echo safe\0rm -rf ~" }));
+        Assert.Equal(QueueErrorCode.InvalidJobSpec, error.Code);
+        Assert.Empty(_queue.Jobs.List());
+        Assert.Equal(0, _queue.Jobs.Status().Pending);
+    }
+
+    [Fact]
+    public void Enqueue_RefusesOnlyTheBadItemOfABatch()
+    {
+        var results = _queue.Jobs.Enqueue(new[]
+        {
+            new JobSpec { Id = "good", Command = "echo ok" },
+            new JobSpec { Id = "bad", Command = "echo a\0b" },
+            new JobSpec { Id = "late", Command = "echo ok", MaxRetries = JobLimits.MaxRetriesMax + 1 },
+        });
+        Assert.NotNull(results[0].Job);
+        Assert.Equal(QueueErrorCode.InvalidJobSpec, results[1].Error!.Code);
+        Assert.Equal(QueueErrorCode.InvalidJobSpec, results[2].Error!.Code);
+        Assert.Equal(new[] { "good" }, _queue.Jobs.List().Select(j => j.Id));
+    }
+}

@@ -1,3 +1,4 @@
+using QueueCtl.Configuration;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
 
@@ -103,4 +104,76 @@ public class JobIdFacts
         var ids = Enumerable.Range(0, 1000).Select(_ => QueueCtl.Worker.WorkerOptions.NewWorkerId()).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
     }
+}
+
+/// <summary>One set of job limits for every path (issue 8, items 12 and 15).</summary>
+public class JobLimitFacts
+{
+    [Theory]
+    [InlineData("{\"command\":\"echo a\\u0000rm -rf x\"}")]
+    [InlineData("{\"command\":\"echo a\",\"working_directory\":\"/tmp\\u0000x\"}")]
+    public void Parse_RefusesANulCharacter(string json) =>
+        Assert.Equal(QueueErrorCode.InvalidJobSpec, Assert.Throws<QueueException>(() => JobSpecJson.Parse(json)).Code);
+
+    [Theory]
+    [InlineData("1e300")]
+    [InlineData("-1")]
+    [InlineData("0")]
+    [InlineData("31536001")]
+    public void Parse_RefusesATimeoutOutsideTheLimits(string seconds) =>
+        Assert.Equal(QueueErrorCode.InvalidJobSpec,
+            Assert.Throws<QueueException>(() => JobSpecJson.Parse($"{{\"command\":\"x\",\"timeout\":{seconds}}}")).Code);
+
+    [Theory]
+    [InlineData("1e3", 1000)]
+    [InlineData("2.0", 2)]
+    [InlineData("0", 0)]
+    public void Parse_AcceptsAnySpellingOfAWholeNumberOfRetries(string raw, int expected) =>
+        Assert.Equal(expected, JobSpecJson.Parse($"{{\"command\":\"x\",\"max_retries\":{raw}}}").MaxRetries);
+
+    [Theory]
+    [InlineData("5000")]
+    [InlineData("1001")]
+    [InlineData("1e300")]
+    public void Parse_RefusesMoreRetriesThanTheCmdletAllows(string raw) =>
+        Assert.Equal(QueueErrorCode.InvalidJobSpec,
+            Assert.Throws<QueueException>(() => JobSpecJson.Parse($"{{\"command\":\"x\",\"max_retries\":{raw}}}")).Code);
+
+    [Fact]
+    public void Validate_RefusesATimeoutThatWouldOverflow() =>
+        Assert.Equal(QueueErrorCode.InvalidJobSpec,
+            Assert.Throws<QueueException>(() => new JobSpec { Command = "x", Timeout = TimeSpan.MaxValue }.Validate()).Code);
+
+    [Fact]
+    public void TheConfigCatalogue_UsesTheSameLimits()
+    {
+        var retries = ConfigSettings.Find(ConfigSettings.MaxRetries);
+        var timeout = ConfigSettings.Find(ConfigSettings.JobTimeout);
+        Assert.Equal(JobLimits.MaxRetriesMax, retries.Maximum);
+        Assert.Equal(JobLimits.TimeoutMinSeconds, timeout.Minimum);
+        Assert.Equal(JobLimits.TimeoutMaxSeconds, timeout.Maximum);
+    }
+}
+
+public class WildcardValidationFacts
+{
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("[z-a]*")]
+    [InlineData("job-[]x")]
+    public void AnUnmatchablePattern_IsRefusedWithItsOwnCode(string pattern)
+    {
+        // By name: the code does not exist before the fix, and the test must still compile there.
+        var ex = Assert.ThrowsAny<Exception>(() => new WildcardFilter(pattern));
+        Assert.Equal("InvalidWildcardPattern", Assert.IsType<QueueException>(ex).Code.ToString());
+    }
+
+    [Theory]
+    [InlineData("[a-c]x", "bx", true)]
+    [InlineData("[a-c]x", "dx", false)]
+    [InlineData("[^a]", "^", true)]
+    [InlineData("[^a]", "b", false)]
+    [InlineData("[a-]", "-", true)]
+    public void CharacterClasses_MatchLiterallyApartFromRanges(string pattern, string id, bool expected) =>
+        Assert.Equal(expected, new WildcardFilter(pattern).IsMatch(id));
 }

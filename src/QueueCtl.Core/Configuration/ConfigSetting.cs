@@ -44,6 +44,23 @@ public sealed class ConfigSetting
         return number.ToString(CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Checks a value read from the config table: null when it is valid, else the problem. Another tool may have
+    /// written anything there, so a read never trusts it.
+    /// </summary>
+    public ConfigProblem? Check(string stored)
+    {
+        try
+        {
+            Normalize(stored);
+            return null;
+        }
+        catch (QueueException ex)
+        {
+            return new ConfigProblem(Name, stored, ex.Message);
+        }
+    }
+
     /// <summary>The stored text as a typed value: int, double or TimeSpan.</summary>
     public object ToTyped(string stored) => Kind switch
     {

@@ -14,13 +14,13 @@ public static class ConfigSettings
 
     public static IReadOnlyList<ConfigSetting> All { get; } = new[]
     {
-        new ConfigSetting(MaxRetries, ConfigValueKind.Integer, "3", 0, 1000,
+        new ConfigSetting(MaxRetries, ConfigValueKind.Integer, "3", 0, JobLimits.MaxRetriesMax,
             "Retries after the first run for jobs enqueued without -MaxRetries: a job runs at most 1 + max-retries times."),
         new ConfigSetting(BackoffBase, ConfigValueKind.Number, "2", 1, 100,
             "After failed run number n the next run is due backoff-base^n seconds later."),
         new ConfigSetting(BackoffMax, ConfigValueKind.Seconds, "3600", 0, 31_536_000,
             "The longest retry delay, in seconds: backoff-base^n is capped at this."),
-        new ConfigSetting(JobTimeout, ConfigValueKind.Seconds, "300", 0.001, 31_536_000,
+        new ConfigSetting(JobTimeout, ConfigValueKind.Seconds, "300", JobLimits.TimeoutMinSeconds, JobLimits.TimeoutMaxSeconds,
             "How long a job without its own -Timeout may run, in seconds, before its process tree is killed."),
         new ConfigSetting(LeaseDuration, ConfigValueKind.Seconds, "30", 1, 86_400,
             "How long a claimed job stays a worker's without a heartbeat; a job whose lease expires is run again."),

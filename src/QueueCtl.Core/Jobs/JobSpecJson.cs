@@ -35,8 +35,8 @@ public static class JobSpecJson
                 {
                     "id" => spec with { Id = String(p) },
                     "command" => spec with { Command = String(p) },
-                    "maxretries" => spec with { MaxRetries = Int(p) },
-                    "timeout" => spec with { Timeout = TimeSpan.FromSeconds(Number(p)) },
+                    "maxretries" => spec with { MaxRetries = MaxRetries(p) },
+                    "timeout" => spec with { Timeout = JobLimits.Timeout(Number(p)) },
                     "runat" => spec with { RunAt = Date(p) },
                     "workingdirectory" => spec with { WorkingDirectory = String(p) },
                     _ when Ignored.Contains(p.Name) => spec,
@@ -59,8 +59,14 @@ public static class JobSpecJson
         _ => throw Wrong(p, "a string"),
     };
 
-    private static int Int(JsonProperty p) =>
-        p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var v) ? v : throw Wrong(p, "a whole number");
+    /// <summary>Any JSON spelling of a whole number (2, 2.0, 1e3), checked against the one set of limits.</summary>
+    private static int MaxRetries(JsonProperty p)
+    {
+        var value = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : throw Wrong(p, "a whole number");
+        if (value != Math.Floor(value)) throw Wrong(p, "a whole number");
+        JobLimits.CheckMaxRetries(value);
+        return (int)value;
+    }
 
     private static double Number(JsonProperty p) =>
         p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : throw Wrong(p, "a number of seconds");

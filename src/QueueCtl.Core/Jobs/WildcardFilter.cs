@@ -32,7 +32,7 @@ public sealed class WildcardFilter
                     var close = pattern.IndexOf(']', i + 1);
                     if (close < 0) { AppendLiteral(c, like, regex); break; }
                     like.Append('_');
-                    regex.Append('[').Append(pattern[(i + 1)..close].Replace("\\", "\\\\")).Append(']');
+                    regex.Append('[').Append(CharacterClass(pattern, pattern[(i + 1)..close])).Append(']');
                     HasWildcards = true;
                     i = close;
                     break;
@@ -40,7 +40,14 @@ public sealed class WildcardFilter
             }
         }
         Like = like.ToString();
-        _regex = new Regex(regex.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
+        try
+        {
+            _regex = new Regex(regex.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
+        }
+        catch (ArgumentException ex)
+        {
+            throw Invalid(pattern, ex.Message);
+        }
         Literal = HasWildcards ? null : Unescape(pattern);
     }
 
@@ -52,6 +59,28 @@ public sealed class WildcardFilter
     public string? Literal { get; }
 
     public bool IsMatch(string id) => _regex.IsMatch(id);
+
+    /// <summary>The inside of [...] as a regex class: ranges (a-z) kept, everything else literal.</summary>
+    private static string CharacterClass(string pattern, string inside)
+    {
+        if (inside.Length == 0) throw Invalid(pattern, "the brackets [] hold no characters");
+        var sb = new StringBuilder();
+        for (var i = 0; i < inside.Length; i++)
+        {
+            var c = inside[i];
+            if (c == '-' && i > 0 && i < inside.Length - 1)
+            {
+                if (inside[i + 1] < inside[i - 1]) throw Invalid(pattern, $"the range {inside[i - 1]}-{inside[i + 1]} is in reverse order");
+                sb.Append('-');
+            }
+            else if (c is '\\' or '^' or '[' or ']' or '-') sb.Append('\\').Append(c);
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private static QueueException Invalid(string pattern, string why) =>
+        new(QueueErrorCode.InvalidWildcardPattern, $"The wildcard pattern '{pattern}' is not valid: {why}.");
 
     private static void AppendLiteral(char c, StringBuilder like, StringBuilder regex)
     {

@@ -18,18 +18,10 @@ public sealed record JobSpec
         // An empty script block is a valid no-op; an empty command line is a mistake.
         if (Kind == QueueJobKind.Command && string.IsNullOrWhiteSpace(Command))
             throw new QueueException(QueueErrorCode.InvalidJobSpec, "The job's command is empty.");
-        if (Id is not null)
-        {
-            if (Id.Length == 0 || Id.Length > 200 || Id.Any(char.IsControl) || Id.Trim() != Id)
-                throw new QueueException(QueueErrorCode.InvalidJobSpec,
-                    $"The job id '{Id}' is not valid: use 1 to 200 printable characters without leading or trailing spaces.");
-            if (Id.IndexOfAny(['*', '?', '[', ']']) >= 0)
-                throw new QueueException(QueueErrorCode.InvalidJobSpec,
-                    $"The job id '{Id}' contains a wildcard character (*, ?, [ or ]); ids must be matchable exactly.");
-        }
-        if (MaxRetries < 0)
-            throw new QueueException(QueueErrorCode.InvalidJobSpec, $"MaxRetries must be 0 or more, not {MaxRetries}.");
-        if (Timeout is { } t && t <= TimeSpan.Zero)
-            throw new QueueException(QueueErrorCode.InvalidJobSpec, $"Timeout must be positive, not {t}.");
+        JobLimits.CheckText(Command, "command");
+        JobLimits.CheckText(WorkingDirectory, "working directory");
+        if (Id is not null) JobLimits.CheckId(Id);
+        if (MaxRetries is { } retries) JobLimits.CheckMaxRetries(retries);
+        if (Timeout is { } t) JobLimits.CheckTimeout(t);
     }
 }

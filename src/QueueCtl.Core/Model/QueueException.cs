@@ -13,6 +13,18 @@ public enum QueueErrorCode
     WorkerNotFound,
     DatabaseUnavailable,
     DatabaseTooNew,
+    /// <summary>A wildcard pattern that cannot be matched, such as '[]' or '[z-a]'.</summary>
+    InvalidWildcardPattern,
+    /// <summary>A worker id that could not safely name the worker's files.</summary>
+    InvalidWorkerId,
+    /// <summary>A database given as an address (scheme://…) rather than a file path.</summary>
+    UnsupportedDatabaseAddress,
+    /// <summary>A queue file or folder others may write, which QueueCtl could not make private.</summary>
+    InsecurePermissions,
+    /// <summary>A file QueueCtl would write exists already.</summary>
+    DestinationExists,
+    /// <summary>A backup could not be written.</summary>
+    BackupFailed,
 }
 
 /// <summary>A refusal the user can act on; its message is meant to be read, not its stack.</summary>

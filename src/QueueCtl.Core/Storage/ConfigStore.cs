@@ -44,5 +44,7 @@ public sealed class ConfigStore
     }
 
     private static QueueConfigEntry Entry(ConfigSetting s, string? stored) =>
-        new(s.Name, s.ToTyped(stored ?? s.DefaultValue), s.ToTyped(s.DefaultValue), stored is null, s.Description);
+        stored is not null && s.Check(stored) is { } problem
+            ? new(s.Name, stored, s.ToTyped(s.DefaultValue), false, s.Description, problem.Reason)
+            : new(s.Name, s.ToTyped(stored is null ? s.DefaultValue : s.Normalize(stored)), s.ToTyped(s.DefaultValue), stored is null, s.Description);
 }

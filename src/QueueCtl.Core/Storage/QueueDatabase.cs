@@ -41,7 +41,7 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Opens (creating when missing) the queue at <paramref name="path"/> and brings its schema up to date.</summary>
     public static QueueDatabase Open(string path, TimeProvider? clock = null)
     {
-        path = System.IO.Path.GetFullPath(path);
+        path = System.IO.Path.GetFullPath(DatabaseLocator.RefuseAddress(path));
         SqliteConnection? connection = null;
         try
         {
@@ -77,6 +77,9 @@ public sealed class QueueDatabase : IDisposable
     private void Initialize()
     {
         Execute($"PRAGMA busy_timeout = {BusyTimeoutMs}");
+        // Only reads until the file is known to be ours: a refused file must leave as it came (journal mode included).
+        RefuseForeign();
+        foreach (var file in new[] { Path, Path + "-wal", Path + "-shm" }) PrivateFiles.EnsurePrivateFile(file);
         var mode = Scalar<string>("PRAGMA journal_mode = WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             throw new QueueException(QueueErrorCode.DatabaseUnavailable,
@@ -84,6 +87,36 @@ public sealed class QueueDatabase : IDisposable
         Migrate();
         ReloadConfig();
     }
+
+    /// <summary>Refuses, without writing anything, a database from a newer release or one QueueCtl did not create.</summary>
+    private void RefuseForeign()
+    {
+        // One read transaction: another process creating the queue commits its schema and version together.
+        Execute("BEGIN");
+        try
+        {
+            RefuseForeignIn();
+        }
+        finally
+        {
+            TryRollback();
+        }
+    }
+
+    private void RefuseForeignIn()
+    {
+        var version = Scalar<long>("PRAGMA user_version");
+        if (version > Schema.CurrentVersion)
+            throw new QueueException(QueueErrorCode.DatabaseTooNew,
+                $"The queue database '{Path}' has schema version {version}, newer than this QueueCtl understands ({Schema.CurrentVersion}). Update QueueCtl.");
+        var tables = Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+        var ours = Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('jobs', 'job_counts', 'config')");
+        if (version == 0 ? tables > 0 : ours < 3)
+            throw Foreign();
+    }
+
+    private QueueException Foreign() =>
+        new(QueueErrorCode.DatabaseUnavailable, $"'{Path}' is an SQLite database that QueueCtl did not create; refusing to change it.");
 
     private void Migrate()
     {
@@ -96,7 +129,7 @@ public sealed class QueueDatabase : IDisposable
         {
             var current = Scalar<long>("PRAGMA user_version");
             if (current == 0 && Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table'") > 0)
-                throw new QueueException(QueueErrorCode.DatabaseUnavailable, $"'{Path}' is an SQLite database that QueueCtl did not create; refusing to change it.");
+                throw Foreign();
             for (var v = (int)current; v < Schema.CurrentVersion; v++)
                 Exec(Schema.Migrations[v]);
             Execute($"PRAGMA user_version = {Schema.CurrentVersion}");

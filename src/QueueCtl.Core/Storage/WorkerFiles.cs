@@ -13,9 +13,26 @@ public static class WorkerFiles
         return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full) + ".workers");
     }
 
-    public static string LogPath(string databasePath, string workerId) => Path.Combine(Folder(databasePath), workerId + ".log");
+    /// <summary>The worker's log file. Throws <see cref="QueueException"/> (InvalidWorkerId) for an id that could escape the folder.</summary>
+    public static string LogPath(string databasePath, string workerId) =>
+        Path.Combine(Folder(databasePath), WorkerIds.Validate(workerId) + ".log");
 
-    public static string RunningPath(string databasePath, string workerId) => Path.Combine(Folder(databasePath), workerId + ".jobs");
+    /// <summary>
+    /// The file listing the worker's job processes. Throws <see cref="QueueException"/> (InvalidWorkerId) for an id that
+    /// could escape the folder, and (InsecurePermissions) when others may write the folder: anyone who can plant a
+    /// .jobs file there could make a worker kill the processes it lists.
+    /// </summary>
+    public static string RunningPath(string databasePath, string workerId)
+    {
+        var path = Path.Combine(Folder(databasePath), WorkerIds.Validate(workerId) + ".jobs");
+        PrivateFiles.EnsurePrivateFolder(Folder(databasePath));
+        return path;
+    }
 
-    public static void EnsureFolder(string databasePath) => PrivateFiles.CreateFolder(Folder(databasePath));
+    /// <summary>Creates the folder private, or makes an existing one private (see <see cref="PrivateFiles.EnsurePrivateFolder"/>).</summary>
+    public static void EnsureFolder(string databasePath)
+    {
+        PrivateFiles.CreateFolder(Folder(databasePath));
+        PrivateFiles.EnsurePrivateFolder(Folder(databasePath));
+    }
 }

@@ -17,6 +17,8 @@ public sealed class GetQueueConfigCommand : QueueCmdlet
     [ArgumentCompleter(typeof(ConfigNameCompleter))]
     public string[]? Name { get; set; }
 
+    protected override bool WarnsAboutConfig => false;
+
     protected override void ProcessRecord()
     {
         IReadOnlyList<QueueConfigEntry> entries = Array.Empty<QueueConfigEntry>();
@@ -28,9 +30,9 @@ public sealed class GetQueueConfigCommand : QueueCmdlet
         }
         foreach (var name in Name)
         {
-            var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+            if (Wildcards.TryCreate(name, this) is not { } pattern) continue;
             var matches = entries.Where(e => pattern.IsMatch(e.Name)).ToList();
-            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
+            if (matches.Count == 0 && pattern.Literal is not null)
                 TryQueue(() => Configuration.ConfigSettings.Find(name), name);
             WriteObject(matches, enumerateCollection: true);
         }

@@ -34,7 +34,8 @@ public sealed class GetQueueJobCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var filters = Id?.Select(i => new WildcardFilter(i)).ToList();
+        var filters = Id?.Select(i => Wildcards.TryCreate(i, this)).OfType<WildcardFilter>().ToList();
+        if (filters is { Count: 0 }) return; // every pattern was refused: listing all jobs instead would be wrong
         var store = new JobStore(Db);
         var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try

@@ -50,7 +50,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
     [Alias("max_retries")]
-    [ValidateRange(0, 1000)]
+    [ValidateRange(0, JobLimits.MaxRetriesMax)]
     public int? MaxRetries { get; set; }
 
     /// <summary>How long one run may take; defaults to the job-timeout setting. A number means seconds.</summary>
@@ -102,11 +102,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
                 "Give either -RunAt or -Delay, not both.", this));
             return;
         }
-        if (Delay is { } delay && delay < TimeSpan.Zero)
-        {
-            WriteError(QueueErrors.Record("NegativeDelay", ErrorCategory.InvalidArgument, $"-Delay must not be negative, not {delay}.", delay));
-            return;
-        }
+        if (Delay is { } delay && !TryQueue(() => JobLimits.CheckDelay(delay), delay)) return;
         if (Id is not null && ParameterSetName == CommandSet && Command.Length > 1)
         {
             WriteError(QueueErrors.Record("IdNeedsOneCommand", ErrorCategory.InvalidArgument,
@@ -137,7 +133,13 @@ public sealed class NewQueueJobCommand : QueueCmdlet
             WriteQueueError(ex, target);
             return;
         }
-        if (!ShouldProcess(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}", "Enqueue")) return;
+        // The job would take the configured default: a stored value that is not valid must not be guessed around.
+        if (spec.MaxRetries is null && ConfigRefusal(Configuration.ConfigSettings.MaxRetries) is { } refusal)
+        {
+            WriteQueueError(refusal, target);
+            return;
+        }
+        if (!ShouldProcess(DisplayText.Safe(spec.Id is null ? spec.Command : $"{spec.Id}: {spec.Command}"), "Enqueue")) return;
         TryQueue(() => _enqueuer!.Add(spec), spec.Id ?? spec.Command);
     }
 

@@ -36,14 +36,14 @@ public sealed class ReceiveQueueJobCommand : QueueCmdlet
     {
         var jobs = new JobStore(Db);
         var outputs = new OutputStore(Db);
-        foreach (var (target, job, error) in JobTargets.Resolve(jobs, Id))
+        foreach (var (target, job, error) in ResolveJobs(jobs, Id))
         {
             if (error is not null)
             {
                 WriteQueueError(error, target);
                 continue;
             }
-            var runs = outputs.Get(job!.Id);
+            var runs = Guard(() => outputs.Get(job!.Id), job!.Id);
             var chosen = ParameterSetName switch
             {
                 RunSet => runs.Where(r => r.Run == Run).ToList(),

@@ -77,6 +77,8 @@ public sealed class SetQueueConfigCommand : QueueCmdlet
 
     #endregion
 
+    protected override bool WarnsAboutConfig => false;
+
     protected override void ProcessRecord()
     {
         var changes = Changes().ToList();

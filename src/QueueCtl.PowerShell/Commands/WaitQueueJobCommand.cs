@@ -33,7 +33,7 @@ public sealed class WaitQueueJobCommand : QueueCmdlet
     protected override void ProcessRecord()
     {
         var store = new JobStore(Db);
-        foreach (var (target, job, error) in JobTargets.Resolve(store, Id))
+        foreach (var (target, job, error) in ResolveJobs(store, Id))
         {
             if (error is not null) WriteQueueError(error, target);
             else if (!_ids.Contains(job!.Id, StringComparer.OrdinalIgnoreCase)) _ids.Add(job.Id);
@@ -52,7 +52,7 @@ public sealed class WaitQueueJobCommand : QueueCmdlet
         while (!StopToken.IsCancellationRequested)
         {
             var waiting = _ids.Where(i => !finished.ContainsKey(i)).ToList();
-            var current = store.FindMany(waiting).ToDictionary(j => j.Id, StringComparer.OrdinalIgnoreCase);
+            var current = Guard(() => store.FindMany(waiting), waiting).ToDictionary(j => j.Id, StringComparer.OrdinalIgnoreCase);
             foreach (var id in waiting)
             {
                 if (!current.TryGetValue(id, out var job))

@@ -55,7 +55,7 @@ public sealed class JobIdCompleter : IArgumentCompleter
         using var db = QueueDatabase.Open(path);
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
         var jobs = new JobStore(db).List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200).ToList();
-        return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {j.Command}")), wordToComplete ?? "").ToList();
+        return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {DisplayText.Safe(j.Command)}")), wordToComplete ?? "").ToList();
     });
 
     private static string EscapeWildcards(string text) =>

@@ -21,10 +21,28 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }
 
-    /// <summary>The full path of the queue this invocation uses.</summary>
-    protected string DatabasePath => Database is { } path
-        ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(path)
-        : DatabaseLocator.DefaultPath();
+    /// <summary>
+    /// The full path of the queue this invocation uses. An address (postgres://…) is refused before PowerShell could
+    /// take it for a relative path.
+    /// </summary>
+    protected string DatabasePath
+    {
+        get
+        {
+            try
+            {
+                return Database is { } path
+                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(DatabaseLocator.RefuseAddress(path))
+                    : DatabaseLocator.DefaultPath();
+            }
+            catch (QueueException ex)
+            {
+                // The target is the masked address: an ErrorRecord is logged and shown, so it must not carry the password.
+                ThrowTerminatingError(QueueErrors.ToRecord(ex, Database is null ? null : DatabaseLocator.Mask(Database)));
+                throw;
+            }
+        }
+    }
 
     /// <summary>The open queue; opened on first use, so a cmdlet that fails validation touches nothing.</summary>
     protected QueueDatabase Db
@@ -42,9 +60,25 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
             {
                 ThrowTerminatingError(QueueErrors.ToRecord(ex, path));
             }
+            if (WarnsAboutConfig)
+                foreach (var problem in _db!.Config.Problems)
+                    WriteWarning($"{ConfigRefusal(problem).Message} The default applies meanwhile.");
             return _db!;
         }
     }
+
+    /// <summary>Whether opening the queue warns about invalid stored settings; the config cmdlets show them instead.</summary>
+    protected virtual bool WarnsAboutConfig => true;
+
+    /// <summary>
+    /// The InvalidConfigValue refusal for a command that needs setting <paramref name="name"/> while its stored value
+    /// is invalid, naming the setting and the fix; null when the value is fine.
+    /// </summary>
+    protected QueueException? ConfigRefusal(string name) => Db.Config.ProblemOf(name) is { } problem ? ConfigRefusal(problem) : null;
+
+    private static QueueException ConfigRefusal(Configuration.ConfigProblem problem) =>
+        new(QueueErrorCode.InvalidConfigValue, $"{problem.ToException().Message} Fix it with Set-QueueConfig -Name {problem.Name} -Value <value>, " +
+            $"or Set-QueueConfig -Name {problem.Name} -Default.");
 
     /// <summary>Fires on Ctrl+C.</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -61,12 +95,39 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected void ChangeJobs(JobStore store, IEnumerable<string> ids, string action, Func<string, QueueJob> change, bool passThru)
     {
-        foreach (var (target, job, error) in JobTargets.Resolve(store, ids))
+        foreach (var (target, job, error) in ResolveJobs(store, ids))
         {
             if (error is not null) WriteQueueError(error, target);
-            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {job.Command}", action)) ChangeJob(job.Id, change, passThru);
+            else if (ShouldProcess($"Job '{job!.Id}' ({job.State}): {DisplayText.Safe(job.Command)}", action)) ChangeJob(job.Id, change, passThru);
         }
     }
+
+    /// <summary>
+    /// The jobs <paramref name="ids"/> name (see <see cref="JobTargets.Resolve"/>); a database failure while looking
+    /// them up ends the cmdlet with its ErrorId instead of escaping as a raw exception.
+    /// </summary>
+    protected IEnumerable<(string Target, QueueJob? Job, QueueException? Error)> ResolveJobs(JobStore store, IEnumerable<string> ids)
+    {
+        using var targets = JobTargets.Resolve(store, ids).GetEnumerator();
+        while (Guard(targets.MoveNext, ids)) yield return targets.Current;
+    }
+
+    /// <summary>Runs engine work whose refusal ends the cmdlet: a QueueException becomes its terminating ErrorRecord.</summary>
+    protected T Guard<T>(Func<T> work, object? target)
+    {
+        try
+        {
+            return work();
+        }
+        catch (QueueException ex)
+        {
+            ThrowQueueError(ex, target);
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+
+    /// <summary>Runs engine work whose refusal ends the cmdlet (see <see cref="Guard{T}"/>).</summary>
+    protected void Guard(Action work, object? target) => Guard(() => { work(); return 0; }, target);
 
     /// <summary>Changes one job, emitting the result with -PassThru; a refusal is a non-terminating error.</summary>
     protected void ChangeJob(string id, Func<string, QueueJob> change, bool passThru) => TryQueue(() =>

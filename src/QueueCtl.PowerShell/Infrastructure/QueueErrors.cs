@@ -14,8 +14,11 @@ internal static class QueueErrors
     public static ErrorCategory Category(QueueErrorCode code) => code switch
     {
         QueueErrorCode.InvalidJobSpec or QueueErrorCode.InvalidJson or QueueErrorCode.UnknownConfigName
-            or QueueErrorCode.InvalidConfigValue => ErrorCategory.InvalidArgument,
-        QueueErrorCode.JobAlreadyExists => ErrorCategory.ResourceExists,
+            or QueueErrorCode.InvalidConfigValue or QueueErrorCode.InvalidWildcardPattern or QueueErrorCode.InvalidWorkerId
+            or QueueErrorCode.UnsupportedDatabaseAddress => ErrorCategory.InvalidArgument,
+        QueueErrorCode.JobAlreadyExists or QueueErrorCode.DestinationExists => ErrorCategory.ResourceExists,
+        QueueErrorCode.InsecurePermissions => ErrorCategory.SecurityError,
+        QueueErrorCode.BackupFailed => ErrorCategory.WriteError,
         QueueErrorCode.JobNotFound or QueueErrorCode.WorkerNotFound => ErrorCategory.ObjectNotFound,
         QueueErrorCode.InvalidJobState => ErrorCategory.InvalidOperation,
         QueueErrorCode.DatabaseUnavailable => ErrorCategory.ResourceUnavailable,

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using QueueCtl.Jobs;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
@@ -11,9 +12,9 @@ internal static class WorkerTargets
         var matched = new List<QueueWorker>();
         foreach (var id in ids)
         {
-            var pattern = new WildcardPattern(id, WildcardOptions.IgnoreCase);
+            if (Wildcards.TryCreate(id, cmdlet) is not { } pattern) continue;
             var hits = workers.Where(w => pattern.IsMatch(w.Id)).ToList();
-            if (hits.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(id))
+            if (hits.Count == 0 && pattern.Literal is not null)
                 cmdlet.WriteError(QueueErrors.ToRecord(new QueueException(QueueErrorCode.WorkerNotFound,
                     $"No worker with id '{id}' is registered in the queue."), id));
             matched.AddRange(hits.Where(h => !matched.Contains(h)));
