@@ -7,12 +7,12 @@ Describe 'Conventions across the cmdlets' {
         $approved = (Get-Verb).Verb
         foreach ($c in $cmdlets) {
             $c.Verb | Should -BeIn $approved -Because $c.Name
-            $c.Noun | Should -BeIn @('QueueJob', 'QueueWorker', 'QueueStatus', 'QueueConfig', 'QueueDlqRetry') -Because "$($c.Name) should have a singular noun"
+            $c.Noun | Should -BeIn @('Queue', 'QueueJob', 'QueueWorker', 'QueueStatus', 'QueueConfig', 'QueueDlqRetry') -Because "$($c.Name) should have a singular noun"
         }
     }
 
     It 'supports -WhatIf and -Confirm on every cmdlet that changes data' {
-        $changing = 'New-QueueJob', 'Remove-QueueJob', 'Invoke-QueueDlqRetry', 'Set-QueueConfig', 'Start-QueueWorker', 'Stop-QueueWorker', 'Stop-QueueJob'
+        $changing = 'New-QueueJob', 'Remove-QueueJob', 'Invoke-QueueDlqRetry', 'Set-QueueConfig', 'Start-QueueWorker', 'Stop-QueueWorker', 'Stop-QueueJob', 'Backup-Queue', 'Test-Queue'
         foreach ($name in $changing) {
             (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf' -Because $name
             (Get-Command $name).Parameters.Keys | Should -Contain 'Confirm' -Because $name
