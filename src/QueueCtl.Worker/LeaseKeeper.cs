@@ -43,7 +43,7 @@ internal sealed class LeaseKeeper(LeaseStore leases, QueueDatabase db, IWorkerLo
         foreach (var job in running)
         {
             if (job.Reason != StopReason.None || job.Lease.TimeToFence(db.Clock, margin) > TimeSpan.Zero) continue;
-            if (job.Stop(StopReason.LeaseLost))
+            if (job.Stop(StopReason.LeaseOverdue))
                 log.Write(WorkerLogLevel.Warning,
                     $"Job {job.Claim.Job.Id}: its lease (until {job.Lease.Until:yyyy-MM-ddTHH:mm:ss.fffZ}) could not be renewed; " +
                     "stopped the run before the lease runs out, so it cannot overlap a run started by another worker.");

@@ -3,7 +3,16 @@ using QueueCtl.Jobs;
 namespace QueueCtl.Worker;
 
 /// <summary>Why the host stopped a run before it ended on its own.</summary>
-internal enum StopReason { None, CancelledByUser, LeaseLost, WorkerKilled }
+internal enum StopReason
+{
+    None,
+    CancelledByUser,
+    /// <summary>The job was taken from this worker: the run's result no longer counts.</summary>
+    LeaseLost,
+    /// <summary>The lease could not be renewed in time: the worker stopped the run before the lease could run out.</summary>
+    LeaseOverdue,
+    WorkerKilled,
+}
 
 /// <summary>A run in progress inside this worker.</summary>
 internal sealed class RunningJob(ClaimedJob claim) : IDisposable

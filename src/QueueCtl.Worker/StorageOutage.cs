@@ -9,7 +9,7 @@ namespace QueueCtl.Worker;
 /// it starts (a lock only once it has lasted a heartbeat, since short waits on other writers are normal) and once
 /// when it ends. Damage to the file (SQLITE_CORRUPT, SQLITE_NOTADB) is logged at Error and stops claiming for good.
 /// </summary>
-internal sealed class StorageOutage(string databasePath, IWorkerLog log)
+internal sealed class StorageOutage(string workerId, string databasePath, IWorkerLog log)
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(50);
     private DateTime? _since;
@@ -38,7 +38,7 @@ internal sealed class StorageOutage(string databasePath, IWorkerLog log)
         {
             IsCorrupt = true;
             log.Write(WorkerLogLevel.Error,
-                $"The queue database '{databasePath}' is damaged: {error.InnerException?.Message ?? error.Message}. This worker claims no more " +
+                $"Worker {workerId}: the queue database '{databasePath}' is damaged: {error.InnerException?.Message ?? error.Message}. It claims no more " +
                 $"jobs; it lets its {running} running job(s) finish and keeps trying to record their results ({held} held now). " +
                 "Test-Queue checks the file.");
         }
@@ -57,7 +57,7 @@ internal sealed class StorageOutage(string databasePath, IWorkerLog log)
         {
             _logged = true;
             log.Write(WorkerLogLevel.Warning,
-                $"Storage unavailable since {_since:yyyy-MM-ddTHH:mm:ss.fffZ}: {error.Message}; holding {held} finished result(s), " +
+                $"Worker {workerId}: storage unavailable since {_since:yyyy-MM-ddTHH:mm:ss.fffZ}: {error.Message}; holding {held} finished result(s), " +
                 $"{running} job(s) running; retrying.");
         }
     }
@@ -67,7 +67,7 @@ internal sealed class StorageOutage(string databasePath, IWorkerLog log)
         if (_since is not { } since) return;
         if (_logged)
             log.Write(WorkerLogLevel.Information,
-                $"Storage available again after {(now - since).TotalSeconds:0.0} s; recorded {recorded} held result(s).");
+                $"Worker {workerId}: storage available again after {(now - since).TotalSeconds:0.0} s; recorded {recorded} held result(s).");
         _since = null;
         RetryAt = null;
         EndedAt = now;

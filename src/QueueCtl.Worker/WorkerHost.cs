@@ -56,7 +56,7 @@ public sealed class WorkerHost
         _registry = new WorkerRegistry(db);
         _keeper = new LeaseKeeper(_leases, db, log);
         _rescuer = new JobRescuer(db, _leases, _registry, log);
-        _outage = new StorageOutage(db.Path, log);
+        _outage = new StorageOutage(options.WorkerId, db.Path, log);
         WorkerFiles.EnsureFolder(db.Path);
         _processes = new RunningProcesses(WorkerFiles.RunningPath(db.Path, options.WorkerId));
     }
@@ -211,11 +211,12 @@ public sealed class WorkerHost
     private void Heartbeat(DateTime now)
     {
         ReloadConfig();
-        if (_registry.Heartbeat(WorkerId) && !_stopping) BeginStopping("stop requested through the queue");
+        // Leases first: a heartbeat then always follows the renewal it vouches for (see JobRescuer).
         _keeper.Renew(_running.Values);
+        if (_registry.Heartbeat(WorkerId) && !_stopping) BeginStopping("stop requested through the queue");
         // Right after an outage every live worker's leases look expired, held results included: give them a lease's
         // time to renew and record (each retries at least once a heartbeat) before treating expiry as loss.
-        if (_outage.EndedWithin(now, _db.Config.LeaseDuration)) return;
+        if (_outage.IsDown || _outage.EndedWithin(now, _db.Config.LeaseDuration)) return;
         if (_rescuer.Rescue(_running.Keys.Concat(_pending.Seqs).ToList()) > 0) _nextDue = now; // recovered jobs are due at once
     }
 
@@ -355,6 +356,11 @@ public sealed class WorkerHost
             {
                 StopReason.CancelledByUser => RunOutcome.Cancel("Cancelled by Stop-QueueJob while running.", outcome.Output),
                 StopReason.WorkerKilled => RunOutcome.Failure($"Worker '{WorkerId}' was stopped forcibly during the run.", null, outcome.Output),
+                // Recorded like a lost run (recovery would say the same), and at once: an expired lease left behind
+                // would make a rescuer on this machine take this live worker for a frozen one.
+                StopReason.LeaseOverdue => RunOutcome.Failure(
+                    $"Worker '{WorkerId}' could not renew its lease (the queue database was unavailable); the run was stopped before the lease ran out.",
+                    null, outcome.Output),
                 _ => outcome,
             };
             _pending.Add(job, outcome);
