@@ -182,4 +182,42 @@ Start-Sleep -Seconds 8
             Stop-Process -Id $worker.ProcessId -Force -ErrorAction SilentlyContinue
         }
     }
+
+    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
+        # A real full disk: a small tmpfs holding the queue, filled up while the job runs.
+        $disk = Join-Path $folder 'disk'
+        $null = New-Item -ItemType Directory $disk
+        mount -t tmpfs -o size=4m tmpfs $disk
+        if ($LASTEXITCODE -ne 0) { Set-ItResult -Skipped -Because 'a tmpfs cannot be mounted here'; return }
+        $worker = $null
+        try {
+            $small = Join-Path $disk 'queue.db'
+            $go = Join-Path $folder 'go'
+            $finished = Join-Path $folder 'finished'
+            Set-QueueConfig -Database $small -LeaseDuration 3
+            New-QueueJob -Database $small -Id big "while [ ! -f '$go' ]; do sleep 0.05; done; head -c 60000 /dev/zero | tr '\0' x; touch '$finished'" | Out-Null
+            $worker = Start-QueueWorker -Database $small
+            Wait-Until { (Get-QueueJob big -Database $small).State -eq 'Processing' } -Because 'the job to start'
+            dd if=/dev/zero "of=$disk/filler" bs=64k 2>$null
+            dd if=/dev/zero "of=$disk/filler2" bs=4k 2>$null
+            $null = New-Item -ItemType File $go
+            Wait-Until { Test-Path $finished } -Because 'the run to end'
+            # A few retries later: the result could not be written, and the worker is still there holding it.
+            Start-Sleep -Seconds 2
+            (Get-QueueJob big -Database $small).State | Should -Be 'Processing'
+            Get-Process -Id $worker.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because 'a full disk must not stop the worker'
+
+            Remove-Item (Join-Path $disk 'filler*')
+            $job = Wait-QueueJob big -Database $small -Timeout 60
+            $job.State | Should -Be 'Completed'
+            $job.Runs | Should -Be 1
+            (@(Receive-QueueJob big -Database $small) -join '').Length | Should -Be 60000
+            Get-Process -Id $worker.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
+            Get-Content -Raw $worker.LogPath | Should -Match 'storage available again'
+        }
+        finally {
+            if ($worker) { Stop-Process -Id $worker.ProcessId -Force -ErrorAction SilentlyContinue; Wait-Process -Id $worker.ProcessId -Timeout 30 -ErrorAction SilentlyContinue }
+            umount -l $disk
+        }
+    }
 }
