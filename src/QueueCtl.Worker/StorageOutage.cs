@@ -24,13 +24,16 @@ internal sealed class StorageOutage(string workerId, string databasePath, IWorke
     /// <summary>When the next attempt is due; null while storage works.</summary>
     public DateTime? RetryAt { get; private set; }
 
-    /// <summary>When the last outage ended.</summary>
+    /// <summary>When the last outage ended, and how long it lasted.</summary>
     public DateTime? EndedAt { get; private set; }
+
+    public TimeSpan LastLength { get; private set; }
 
     public bool RetryDue(DateTime now) => RetryAt is not { } at || now >= at;
 
-    /// <summary>True within <paramref name="window"/> after an outage ended (see the rescuer's use of it).</summary>
-    public bool EndedWithin(DateTime now, TimeSpan window) => EndedAt is { } ended && now - ended < window;
+    /// <summary>True within <paramref name="window"/> after an outage of at least <paramref name="length"/> ended.</summary>
+    public bool EndedWithin(DateTime now, TimeSpan window, TimeSpan length) =>
+        EndedAt is { } ended && now - ended < window && LastLength >= length;
 
     public void Failed(QueueException error, DateTime now, TimeSpan maxDelay, int held, int running)
     {
@@ -71,5 +74,6 @@ internal sealed class StorageOutage(string workerId, string databasePath, IWorke
         _since = null;
         RetryAt = null;
         EndedAt = now;
+        LastLength = now - since;
     }
 }

@@ -215,8 +215,10 @@ public sealed class WorkerHost
         _keeper.Renew(_running.Values);
         if (_registry.Heartbeat(WorkerId) && !_stopping) BeginStopping("stop requested through the queue");
         // Right after an outage every live worker's leases look expired, held results included: give them a lease's
-        // time to renew and record (each retries at least once a heartbeat) before treating expiry as loss.
-        if (_outage.IsDown || _outage.EndedWithin(now, _db.Config.LeaseDuration)) return;
+        // time to renew and record (each retries at least once a heartbeat) before treating expiry as loss. An outage
+        // that could have let leases expire lasted most of a lease here too (this worker also tries once a heartbeat);
+        // a shorter one (a busy moment) changes nothing.
+        if (_outage.IsDown || _outage.EndedWithin(now, _db.Config.LeaseDuration, HeartbeatInterval)) return;
         if (_rescuer.Rescue(_running.Keys.Concat(_pending.Seqs).ToList()) > 0) _nextDue = now; // recovered jobs are due at once
     }
 

@@ -114,6 +114,39 @@ public class WorkerHostStorageFacts : IDisposable
     }
 
     [Fact]
+    public async Task AWorkerThatCannotRenew_StopsItsRun_WhenItsOwnClockSaysTheLeaseIsAlmostOver()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        // A moved clock: the lease (60 s) cannot run out in real time during this test, only on the worker's clock.
+        using var queue = new TempQueue();
+        new ConfigStore(queue.Db).Set("lease-duration", "60");
+        new JobStore(queue.Db).Enqueue(new JobSpec { Id = "long", Command = $"echo $$ > '{Path.Combine(queue.Folder, "pid")}'; exec sleep 60" });
+        var host = new WorkerHost(queue.Open(), new WorkerOptions { WorkerId = "w" }, new JobRunners(), _log);
+        var stop = new CancellationTokenSource();
+        _workers.Add((host.RunAsync(stop.Token), stop));
+        var pidFile = Path.Combine(queue.Folder, "pid");
+        await WaitUntil(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0);
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var leaseUntil = UnixTime.FromMs(queue.Db.Read(() => queue.Db.Scalar<long>("SELECT lease_until FROM jobs WHERE id = 'long'")));
+
+        using var locker = new SqliteConnection($"Data Source={queue.Path_};Pooling=False");
+        locker.Open();
+        using (var begin = locker.CreateCommand()) { begin.CommandText = "BEGIN IMMEDIATE"; begin.ExecuteNonQuery(); }
+        // Still well inside the lease, but past the point where the worker must stop the run (a heartbeat of 5 s plus
+        // a busy timeout of 1 s before the lease ends); no renewal can get through.
+        queue.Manual.Advance(leaseUntil - queue.Manual.UtcNow - TimeSpan.FromSeconds(5.5));
+        await WaitUntil(() => !ProcessTree.IsAlive(pid, null), seconds: 20);
+        Assert.True(queue.Manual.UtcNow < leaseUntil);
+        using (var rollback = locker.CreateCommand()) { rollback.CommandText = "ROLLBACK"; rollback.ExecuteNonQuery(); }
+
+        // The stopped run is recorded as a lost attempt, not as finished.
+        var jobs = new JobStore(queue.Db);
+        await WaitUntil(() => jobs.Get("long").State == QueueJobState.Failed);
+        Assert.Contains("could not renew its lease", jobs.Get("long").LastError);
+        Assert.Equal(1, jobs.Get("long").Runs);
+    }
+
+    [Fact]
     public async Task AFullDisk_StopsNoWorker_AndTheHeldResultIsRecordedOnceThereIsRoom()
     {
         if (OperatingSystem.IsWindows()) return;
