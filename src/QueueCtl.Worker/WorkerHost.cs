@@ -100,6 +100,8 @@ public sealed class WorkerHost
         using var onKill = kill.Register(watcher.Poke);
         try
         {
+            // Sign on before warming the runners (runspaces take a while): Get-QueueWorker shows the worker at once.
+            TryStorage(() => SignOn(watcher));
             _runners.Warm(_options.Concurrency);
             while (true)
             {
@@ -113,16 +115,8 @@ public sealed class WorkerHost
                 var claimedAll = false;
                 if (_outage.RetryDue(Now))
                 {
-                    try
-                    {
-                        _recordedInCycle = 0;
-                        claimedAll = StorageCycle(watcher);
-                        _outage.Succeeded(Now, _recordedInCycle);
-                    }
-                    catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
-                    {
-                        _outage.Failed(ex, Now, HeartbeatInterval, _pending.Count, _running.Count);
-                    }
+                    _recordedInCycle = 0;
+                    TryStorage(() => claimedAll = StorageCycle(watcher));
                 }
 
                 if (_running.Count == 0 && _ended.IsEmpty && (kill.IsCancellationRequested || (_stopping && _pending.Count == 0))) break;
@@ -195,6 +189,20 @@ public sealed class WorkerHost
         return claimedAll;
     }
 
+    /// <summary>Runs storage work; a failure starts or continues an outage instead of ending the loop.</summary>
+    private void TryStorage(Action work)
+    {
+        try
+        {
+            work();
+            _outage.Succeeded(Now, _recordedInCycle);
+        }
+        catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
+        {
+            _outage.Failed(ex, Now, HeartbeatInterval, _pending.Count, _running.Count);
+        }
+    }
+
     private void SignOn(QueueWatcher watcher)
     {
         var process = Process.GetCurrentProcess();
@@ -242,11 +250,12 @@ public sealed class WorkerHost
         if (_keeper.NextFence(_running.Values, FenceMargin) is { } fence && fence < wait) wait = fence;
         if (wait > _db.Config.PollInterval) wait = _db.Config.PollInterval;
         if (wait <= TimeSpan.Zero) return;
+        // With every slot busy, only a finished job, a control request or the heartbeat matters: never hold up the
+        // other writers by waiting on their write lock.
+        var waitForWriters = canClaim && !_outage.IsDown;
         try
         {
-            // With every slot busy, only a finished job, a control request or the heartbeat matters: never hold up
-            // the other writers by waiting on their write lock.
-            watcher.Wait(wait, waitForWriters: canClaim && !_outage.IsDown);
+            watcher.Wait(wait, waitForWriters);
         }
         catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
         {
