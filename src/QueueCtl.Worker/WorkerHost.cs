@@ -200,6 +200,10 @@ public sealed class WorkerHost
         catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
         {
             _outage.Failed(ex, Now, HeartbeatInterval, _pending.Count, _running.Count);
+            // What the failed cycle may have seen and not acted on (an enqueue, a stop or cancel request) is looked
+            // for again on the next try.
+            _nextDue = DateTime.MinValue;
+            _controlDue = true;
         }
     }
 
