@@ -24,7 +24,17 @@ public sealed class FileWorkerLog : IWorkerLog, IDisposable
     public void Write(WorkerLogLevel level, string message)
     {
         if (level < _minimum) return;
-        lock (_writer) _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level,-11} {message}");
+        lock (_writer)
+        {
+            try
+            {
+                _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {level,-11} {message}");
+            }
+            catch (IOException)
+            {
+                // The log usually sits on the queue's disk: when that is full, the line is lost, not the worker.
+            }
+        }
     }
 
     public void Dispose()

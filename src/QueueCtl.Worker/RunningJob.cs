@@ -3,7 +3,16 @@ using QueueCtl.Jobs;
 namespace QueueCtl.Worker;
 
 /// <summary>Why the host stopped a run before it ended on its own.</summary>
-internal enum StopReason { None, CancelledByUser, LeaseLost, WorkerKilled }
+internal enum StopReason
+{
+    None,
+    CancelledByUser,
+    /// <summary>The job was taken from this worker: the run's result no longer counts.</summary>
+    LeaseLost,
+    /// <summary>The lease could not be renewed in time: the worker stopped the run before the lease could run out.</summary>
+    LeaseOverdue,
+    WorkerKilled,
+}
 
 /// <summary>A run in progress inside this worker.</summary>
 internal sealed class RunningJob(ClaimedJob claim) : IDisposable
@@ -12,17 +21,36 @@ internal sealed class RunningJob(ClaimedJob claim) : IDisposable
 
     public ClaimedJob Claim { get; } = claim;
     public CancellationTokenSource Cancel { get; } = new();
-    public DateTime LeaseUntil { get; set; } = claim.LeaseUntil;
+    /// <summary>The lease as last granted: its end on this worker's clock (which stamped it), and when it was asked for.</summary>
+    public Lease Lease { get; set; } = new(claim.LeaseUntil, 0, TimeSpan.MaxValue);
     /// <summary>Completes when the run has ended and its outcome is queued for recording.</summary>
     public Task Completion { get; set; } = Task.CompletedTask;
     public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
 
     /// <summary>Stops the run for <paramref name="reason"/>; the first reason given wins.</summary>
-    public void Stop(StopReason reason)
+    public bool Stop(StopReason reason)
     {
-        if (Interlocked.CompareExchange(ref _reason, (int)reason, (int)StopReason.None) == (int)StopReason.None)
-            Cancel.Cancel();
+        if (Interlocked.CompareExchange(ref _reason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return false;
+        Cancel.Cancel();
+        return true;
     }
 
     public void Dispose() => Cancel.Dispose();
+}
+
+/// <summary>
+/// A lease this worker holds: <see cref="Until"/> as stamped into the job (by this worker's own clock, inside the
+/// transaction that granted it), and the monotonic timestamp taken just before that transaction began with the
+/// <see cref="Length"/> it asked for. The second is a floor that a wall clock stepped backwards cannot push out.
+/// </summary>
+internal readonly record struct Lease(DateTime Until, long AskedAt, TimeSpan Length)
+{
+    /// <summary>How long until this worker must have stopped the run, keeping <paramref name="margin"/> in hand.</summary>
+    public TimeSpan TimeToFence(TimeProvider clock, TimeSpan margin)
+    {
+        var byWallClock = Until - margin - clock.GetUtcNow().UtcDateTime;
+        if (Length == TimeSpan.MaxValue) return byWallClock;
+        var byElapsed = Length - margin - clock.GetElapsedTime(AskedAt);
+        return byWallClock < byElapsed ? byWallClock : byElapsed;
+    }
 }

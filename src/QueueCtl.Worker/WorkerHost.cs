@@ -10,8 +10,10 @@ namespace QueueCtl.Worker;
 /// The claim-run-finish loop of one worker. A single loop owns the database connection's write path: finished runs are
 /// recorded in the same transaction that claims the next jobs; runs execute concurrently up to the concurrency limit.
 /// The loop sleeps on <see cref="QueueChangeSignal"/> (woken by any commit to the queue) so an idle worker costs
-/// nothing and picks up new work at once. A heartbeat renews leases, notices stop and cancel requests, and recovers
-/// jobs of workers that died.
+/// nothing and picks up new work at once. A heartbeat renews leases (<see cref="LeaseKeeper"/>), notices stop and
+/// cancel requests, and recovers jobs of lost workers (<see cref="JobRescuer"/>).
+/// Storage that fails for a while (locked, full, an I/O error, damaged) never ends the loop: runs go on, their results
+/// wait in <see cref="PendingResults"/>, and every storage step is retried (<see cref="StorageOutage"/>).
 /// </summary>
 public sealed class WorkerHost
 {
@@ -23,11 +25,25 @@ public sealed class WorkerHost
     private readonly IWorkerLog _log;
     private readonly LeaseStore _leases;
     private readonly WorkerRegistry _registry;
+    private readonly LeaseKeeper _keeper;
+    private readonly JobRescuer _rescuer;
+    private readonly StorageOutage _outage;
+    private readonly PendingResults _pending = new();
     private readonly ConcurrentQueue<(RunningJob Job, RunOutcome Outcome)> _ended = new();
     private readonly Dictionary<long, RunningJob> _running = new();
     private readonly RunningProcesses _processes;
     private long _done;
     private long _failed;
+
+    // Loop state, touched only by the loop's thread.
+    private bool _registered;
+    private bool _stopping;
+    private bool _stoppingRecorded;
+    private DateTime _lastControl = DateTime.MinValue;
+    private bool _controlDue;
+    private DateTime _nextHeartbeat = DateTime.MinValue;
+    private DateTime? _nextDue = DateTime.MinValue;
+    private int _recordedInCycle;
 
     public WorkerHost(QueueDatabase db, WorkerOptions options, JobRunners runners, IWorkerLog log)
     {
@@ -38,6 +54,9 @@ public sealed class WorkerHost
         _log = log;
         _leases = new LeaseStore(db, options.WorkerId);
         _registry = new WorkerRegistry(db);
+        _keeper = new LeaseKeeper(_leases, db, log);
+        _rescuer = new JobRescuer(db, _leases, _registry, log);
+        _outage = new StorageOutage(options.WorkerId, db.Path, log);
         WorkerFiles.EnsureFolder(db.Path);
         _processes = new RunningProcesses(WorkerFiles.RunningPath(db.Path, options.WorkerId));
     }
@@ -48,7 +67,8 @@ public sealed class WorkerHost
 
     /// <summary>
     /// Runs until <paramref name="stop"/> fires or a stop is requested through the queue: then claims nothing more,
-    /// lets running jobs finish, and returns. <paramref name="kill"/> kills running jobs at once (they are retried).
+    /// lets running jobs finish, records their results (waiting for storage if need be), and returns.
+    /// <paramref name="kill"/> kills running jobs at once (they are retried) and returns after one try to record them.
     /// </summary>
     public Task RunAsync(CancellationToken stop, CancellationToken kill = default)
     {
@@ -74,82 +94,34 @@ public sealed class WorkerHost
     /// <summary>The loop itself, on the calling thread. See <see cref="RunAsync"/>.</summary>
     public void Run(CancellationToken stop, CancellationToken kill = default)
     {
+        ApplyBusyTimeout();
         using var watcher = new QueueWatcher(_db);
         using var onStop = stop.Register(watcher.Poke);
         using var onKill = kill.Register(watcher.Poke);
-        var process = Process.GetCurrentProcess();
-        _registry.Register(WorkerId, QueueWorkerState.Running, Environment.ProcessId, process.StartTime.ToUniversalTime(),
-            _options.Concurrency, _options.LogPath, _options.Version);
-        _log.Write(WorkerLogLevel.Information,
-            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Path}" +
-            (watcher.IsWatching ? "" : " (no change notifications: polling)"));
-        var stopping = false;
         try
         {
+            // Sign on before warming the runners (runspaces take a while): Get-QueueWorker shows the worker at once.
+            TryStorage(() => SignOn(watcher));
             _runners.Warm(_options.Concurrency);
-            _registry.Prune(TimeSpan.FromDays(1));
-            RecoverLostJobs();
-            var lastControl = DateTime.MinValue;
-            var controlDue = false;
-            var nextHeartbeat = DateTime.MinValue;
-            DateTime? nextDue = DateTime.MinValue;
             while (true)
             {
-                var now = _db.Clock.GetUtcNow().UtcDateTime;
-                if (!stopping && (stop.IsCancellationRequested || kill.IsCancellationRequested))
-                    stopping = BeginStopping("stop requested by this process");
+                if (!_stopping && (stop.IsCancellationRequested || kill.IsCancellationRequested))
+                    BeginStopping("stop requested by this process");
                 if (kill.IsCancellationRequested) KillAll(StopReason.WorkerKilled);
+                // Before anything that may wait on storage: a run must not outlive its lease.
+                _keeper.FenceOverdue(_running.Values, FenceMargin);
+                CollectEnded();
 
-                var changed = watcher.HasChanged();
-                // Another process committed: a config change must apply to the very next claim.
-                if (changed) _db.ReloadConfig();
-                // Stop and cancel requests arrive as commits; look for them at most every 50 ms, but never skip one.
-                controlDue |= changed;
-                if (controlDue && now - lastControl >= ControlCheckInterval)
-                {
-                    controlDue = false;
-                    lastControl = now;
-                    if (!stopping && _registry.IsStopRequested(WorkerId)) stopping = BeginStopping("stop requested through the queue");
-                    if (_running.Count > 0) StopCancelled(_leases.CancelRequests());
-                }
-
-                var finished = CollectEnded();
-                var free = stopping ? 0 : _options.Concurrency - _running.Count;
-                var wantClaim = free > 0 && (changed || finished.Count > 0 || nextDue <= now);
                 var claimedAll = false;
-                if (finished.Count > 0 || wantClaim)
+                if (_outage.RetryDue(Now))
                 {
-                    var cycle = _leases.FinishAndClaim(finished.Select(f => f.Run).ToList(), wantClaim ? free : 0);
-                    Account(finished, cycle.FinishAccepted);
-                    foreach (var claim in cycle.Claimed) Start(claim, watcher);
-                    if (wantClaim)
-                    {
-                        claimedAll = cycle.Claimed.Count == free;
-                        nextDue = claimedAll ? now : cycle.NextDueAt;
-                    }
+                    _recordedInCycle = 0;
+                    TryStorage(() => claimedAll = StorageCycle(watcher));
                 }
 
-                if (_options.ExitWhenEmpty && !stopping && !claimedAll && _running.Count == 0 && _ended.IsEmpty && !_leases.HasUnfinishedJobs())
-                    stopping = BeginStopping("the queue is empty");
-                if (stopping && _running.Count == 0 && _ended.IsEmpty) break;
-
-                if (now >= nextHeartbeat)
-                {
-                    var wasStopping = stopping;
-                    if (Heartbeat(ref stopping)) nextDue = now; // recovered jobs are due at once
-                    nextHeartbeat = now + HeartbeatInterval;
-                    if (stopping && !wasStopping) continue;
-                }
-
+                if (_running.Count == 0 && _ended.IsEmpty && (kill.IsCancellationRequested || (_stopping && _pending.Count == 0))) break;
                 if (claimedAll || !_ended.IsEmpty) continue;
-                var wakeAt = nextHeartbeat;
-                if (controlDue && lastControl + ControlCheckInterval < wakeAt) wakeAt = lastControl + ControlCheckInterval;
-                if (!stopping && _running.Count < _options.Concurrency && nextDue is { } due && due < wakeAt) wakeAt = due;
-                var wait = wakeAt - _db.Clock.GetUtcNow().UtcDateTime;
-                if (wait > _db.Config.PollInterval) wait = _db.Config.PollInterval;
-                // With every slot busy, only a finished job, a control request or the heartbeat matters: never hold up
-                // the other writers by waiting on their write lock.
-                if (wait > TimeSpan.Zero) watcher.Wait(wait, waitForWriters: !stopping && _running.Count < _options.Concurrency);
+                Sleep(watcher);
             }
         }
         finally
@@ -158,37 +130,207 @@ public sealed class WorkerHost
         }
     }
 
+    /// <summary>
+    /// Everything the loop does with storage, in order: sign on, read control requests, record held results and claim,
+    /// then (when due) the heartbeat. Throws on a storage failure; whatever committed before it stays done, and what did
+    /// not is still held for the next try. True when every free slot was filled.
+    /// </summary>
+    private bool StorageCycle(QueueWatcher watcher)
+    {
+        var now = Now;
+        if (!_registered) SignOn(watcher);
+        var changed = watcher.HasChanged();
+        // Another process committed: a config change must apply to the very next claim.
+        if (changed) ReloadConfig();
+        // Stop and cancel requests arrive as commits; look for them at most every 50 ms, but never skip one.
+        _controlDue |= changed;
+        if (_controlDue && now - _lastControl >= ControlCheckInterval)
+        {
+            if (!_stopping && _registry.IsStopRequested(WorkerId)) BeginStopping("stop requested through the queue");
+            if (_running.Count > 0) StopCancelled(_leases.CancelRequests());
+            _controlDue = false;
+            _lastControl = now;
+        }
+        if (_stopping && !_stoppingRecorded)
+        {
+            _registry.SetState(WorkerId, QueueWorkerState.Stopping);
+            _stoppingRecorded = true;
+        }
+
+        // Held results go first, before any recovery below can look at their expired leases.
+        var free = _stopping || _outage.IsCorrupt ? 0 : _options.Concurrency - _running.Count;
+        var wantClaim = free > 0 && (changed || _pending.Count > 0 || _nextDue <= now);
+        var claimedAll = false;
+        if (_pending.Count > 0 || wantClaim)
+        {
+            var batch = _pending.Batch();
+            var asked = _keeper.Asking();
+            var cycle = _leases.FinishAndClaim(batch.Select(b => b.Run).ToList(), wantClaim ? free : 0);
+            _pending.Recorded(batch);
+            _recordedInCycle += batch.Count;
+            Account(batch, cycle.FinishAccepted);
+            foreach (var claim in cycle.Claimed) Start(claim, asked, watcher);
+            if (wantClaim)
+            {
+                claimedAll = cycle.Claimed.Count == free;
+                _nextDue = claimedAll ? now : cycle.NextDueAt;
+            }
+        }
+
+        if (_options.ExitWhenEmpty && !_stopping && !claimedAll && _running.Count == 0 && _ended.IsEmpty && _pending.Count == 0
+            && !_leases.HasUnfinishedJobs())
+            BeginStopping("the queue is empty");
+
+        if (now >= _nextHeartbeat)
+        {
+            Heartbeat(now);
+            _nextHeartbeat = now + HeartbeatInterval;
+        }
+        return claimedAll;
+    }
+
+    /// <summary>Runs storage work; a failure starts or continues an outage instead of ending the loop.</summary>
+    private void TryStorage(Action work)
+    {
+        try
+        {
+            work();
+            _outage.Succeeded(Now, _recordedInCycle);
+        }
+        catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
+        {
+            _outage.Failed(ex, Now, HeartbeatInterval, _pending.Count, _running.Count);
+            // What the failed cycle may have seen and not acted on (an enqueue, a stop or cancel request) is looked
+            // for again on the next try.
+            _nextDue = DateTime.MinValue;
+            _controlDue = true;
+        }
+    }
+
+    private void SignOn(QueueWatcher watcher)
+    {
+        var process = Process.GetCurrentProcess();
+        _registry.Register(WorkerId, QueueWorkerState.Running, Environment.ProcessId, process.StartTime.ToUniversalTime(),
+            _options.Concurrency, _options.LogPath, _options.Version);
+        _registered = true;
+        _log.Write(WorkerLogLevel.Information,
+            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Path}" +
+            (watcher.IsWatching ? "" : " (no change notifications: polling)"));
+        _registry.Prune(TimeSpan.FromDays(1));
+    }
+
+    /// <summary>Renews leases and looks after the queue.</summary>
+    private void Heartbeat(DateTime now)
+    {
+        ReloadConfig();
+        // Leases first: a heartbeat then always follows the renewal it vouches for (see JobRescuer).
+        _keeper.Renew(_running.Values);
+        if (_registry.Heartbeat(WorkerId) && !_stopping) BeginStopping("stop requested through the queue");
+        // Right after an outage every live worker's leases look expired, held results included: give them a lease's
+        // time to renew and record (each retries at least once a heartbeat) before treating expiry as loss. An outage
+        // that could have let leases expire lasted most of a lease here too (this worker also tries once a heartbeat);
+        // a shorter one (a busy moment) changes nothing.
+        if (_outage.IsDown || _outage.EndedWithin(now, _db.Config.LeaseDuration, HeartbeatInterval)) return;
+        if (_rescuer.Rescue(_running.Keys.Concat(_pending.Seqs).ToList()) > 0) _nextDue = now; // recovered jobs are due at once
+    }
+
+    /// <summary>Sleeps until the next thing to do: a finished run, a commit, the heartbeat, a retry or a fence.</summary>
+    private void Sleep(QueueWatcher watcher)
+    {
+        var now = Now;
+        var canClaim = !_stopping && !_outage.IsCorrupt && _running.Count < _options.Concurrency;
+        DateTime wakeAt;
+        if (_outage.RetryAt is { } retry)
+        {
+            wakeAt = retry;
+        }
+        else
+        {
+            wakeAt = _nextHeartbeat;
+            if (_controlDue && _lastControl + ControlCheckInterval < wakeAt) wakeAt = _lastControl + ControlCheckInterval;
+            if (canClaim && _nextDue is { } due && due < wakeAt) wakeAt = due;
+        }
+        var wait = wakeAt - now;
+        if (_keeper.NextFence(_running.Values, FenceMargin) is { } fence && fence < wait) wait = fence;
+        if (wait > _db.Config.PollInterval) wait = _db.Config.PollInterval;
+        if (wait <= TimeSpan.Zero) return;
+        // With every slot busy, only a finished job, a control request or the heartbeat matters: never hold up the
+        // other writers by waiting on their write lock.
+        var waitForWriters = canClaim && !_outage.IsDown;
+        try
+        {
+            watcher.Wait(wait, waitForWriters);
+        }
+        catch (QueueException ex) when (ex.Code == QueueErrorCode.DatabaseUnavailable)
+        {
+            _outage.Failed(ex, Now, HeartbeatInterval, _pending.Count, _running.Count);
+        }
+    }
+
     /// <summary>Kills what still runs (only after a failure or a kill), records every ended run, and signs off.</summary>
     private void ShutDown()
     {
         KillAll(StopReason.WorkerKilled);
         Task.WaitAll(_running.Values.Select(r => r.Completion).ToArray());
+        CollectEnded();
         try
         {
-            FlushEnded();
+            if (_pending.Count > 0)
+            {
+                var batch = _pending.Batch();
+                var cycle = _leases.FinishAndClaim(batch.Select(b => b.Run).ToList(), 0);
+                _pending.Recorded(batch);
+                Account(batch, cycle.FinishAccepted);
+            }
             _registry.SetState(WorkerId, QueueWorkerState.Stopped);
             _processes.Delete();
         }
         catch (QueueException ex)
         {
-            _log.Write(WorkerLogLevel.Error, $"Could not record the worker's last state: {ex.Message}. Unfinished jobs are recovered when their leases expire.");
+            _log.Write(WorkerLogLevel.Error,
+                $"Could not record the worker's last state ({_pending.Count} finished result(s) not recorded): {ex.Message}. " +
+                "Unfinished jobs are recovered when their leases expire.");
         }
         _log.Write(WorkerLogLevel.Information, $"Worker {WorkerId} stopped: {JobsDone} jobs done, {JobsFailed} failed.");
     }
 
+    private DateTime Now => _db.Clock.GetUtcNow().UtcDateTime;
+
     private TimeSpan HeartbeatInterval => _options.HeartbeatInterval ??
         TimeSpan.FromMilliseconds(Math.Clamp(_db.Config.LeaseDuration.TotalMilliseconds / 6, 100, 5000));
 
-    private bool BeginStopping(string why)
+    /// <summary>
+    /// How long one storage call of this worker may wait for another connection's write lock: half a heartbeat, at most
+    /// a second, so a locked file delays renewals and self-fencing by that much at most. The loop then retries.
+    /// </summary>
+    private TimeSpan StorageBusyTimeout =>
+        TimeSpan.FromMilliseconds(Math.Clamp(HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
+
+    /// <summary>A run is stopped this long before its lease ends: a heartbeat plus the longest a storage call can block the loop.</summary>
+    private TimeSpan FenceMargin => HeartbeatInterval + StorageBusyTimeout;
+
+    private void ApplyBusyTimeout()
     {
-        _log.Write(WorkerLogLevel.Information, $"Worker {WorkerId} stopping ({why}): finishing {_running.Count} running job(s), claiming no more.");
-        _registry.SetState(WorkerId, QueueWorkerState.Stopping);
-        return true;
+        var wanted = StorageBusyTimeout;
+        if (_db.BusyTimeout != wanted) _db.BusyTimeout = wanted;
     }
 
-    private void Start(ClaimedJob claim, QueueWatcher watcher)
+    private void ReloadConfig()
+    {
+        _db.ReloadConfig();
+        ApplyBusyTimeout();
+    }
+
+    private void BeginStopping(string why)
+    {
+        _log.Write(WorkerLogLevel.Information, $"Worker {WorkerId} stopping ({why}): finishing {_running.Count} running job(s), claiming no more.");
+        _stopping = true;
+    }
+
+    private void Start(ClaimedJob claim, (long AskedAt, TimeSpan Length) asked, QueueWatcher watcher)
     {
         var running = new RunningJob(claim);
+        _keeper.Granted(running, claim.LeaseUntil, asked);
         _running[claim.Seq] = running;
         var config = _db.Config;
         var execution = new JobExecution(claim.Job, claim.Job.Timeout ?? config.JobTimeout, config.OutputLimit, WorkerId) { Processes = _processes };
@@ -212,32 +354,35 @@ public sealed class WorkerHost
         });
     }
 
-    /// <summary>Turns ended runs into what is recorded, by why the host may have stopped them.</summary>
-    private List<(RunningJob Job, FinishedRun Run)> CollectEnded()
+    /// <summary>Moves ended runs to the pending results, worded by why the host may have stopped them.</summary>
+    private void CollectEnded()
     {
-        var list = new List<(RunningJob, FinishedRun)>();
         while (_ended.TryDequeue(out var item))
         {
             var (job, outcome) = item;
             _running.Remove(job.Claim.Seq);
             job.Dispose();
-            outcome = job.Reason switch
-            {
-                StopReason.CancelledByUser => RunOutcome.Cancel("Cancelled by Stop-QueueJob while running.", outcome.Output),
-                StopReason.WorkerKilled => RunOutcome.Failure($"Worker '{WorkerId}' was stopped forcibly during the run.", null, outcome.Output),
-                _ => outcome,
-            };
             if (job.Reason == StopReason.LeaseLost)
             {
                 _log.Write(WorkerLogLevel.Warning, $"Job {job.Claim.Job.Id}: this worker lost its lease; the run was stopped and its result discarded.");
                 continue;
             }
-            list.Add((job, new FinishedRun(job.Claim, outcome)));
+            outcome = job.Reason switch
+            {
+                StopReason.CancelledByUser => RunOutcome.Cancel("Cancelled by Stop-QueueJob while running.", outcome.Output),
+                StopReason.WorkerKilled => RunOutcome.Failure($"Worker '{WorkerId}' was stopped forcibly during the run.", null, outcome.Output),
+                // Recorded like a lost run (recovery would say the same), and at once: an expired lease left behind
+                // would make a rescuer on this machine take this live worker for a frozen one.
+                StopReason.LeaseOverdue => RunOutcome.Failure(
+                    $"Worker '{WorkerId}' could not renew its lease (the queue database was unavailable); the run was stopped before the lease ran out.",
+                    null, outcome.Output),
+                _ => outcome,
+            };
+            _pending.Add(job, outcome);
         }
-        return list;
     }
 
-    private void Account(List<(RunningJob Job, FinishedRun Run)> finished, IReadOnlyList<bool> accepted)
+    private void Account(IReadOnlyList<(RunningJob Job, FinishedRun Run)> finished, IReadOnlyList<bool> accepted)
     {
         for (var i = 0; i < finished.Count; i++)
         {
@@ -260,66 +405,10 @@ public sealed class WorkerHost
         }
     }
 
-    private void FlushEnded()
-    {
-        var finished = CollectEnded();
-        if (finished.Count == 0) return;
-        var cycle = _leases.FinishAndClaim(finished.Select(f => f.Run).ToList(), 0);
-        Account(finished, cycle.FinishAccepted);
-    }
-
-    /// <summary>Renews leases and looks after the queue. True when it put jobs of a lost worker back.</summary>
-    private bool Heartbeat(ref bool stopping)
-    {
-        try
-        {
-            _db.ReloadConfig();
-            if (_registry.Heartbeat(WorkerId) && !stopping)
-                stopping = BeginStopping("stop requested through the queue");
-            var running = _running.Values.Where(r => r.Reason == StopReason.None).ToList();
-            foreach (var renewal in _leases.Renew(running.Select(r => r.Claim).ToList()))
-            {
-                var job = _running[renewal.Claim.Seq];
-                if (!renewal.Kept) job.Stop(StopReason.LeaseLost);
-                else if (renewal.CancelRequested) job.Stop(StopReason.CancelledByUser);
-                else job.LeaseUntil = renewal.LeaseUntil;
-            }
-            return RecoverLostJobs() > 0;
-        }
-        catch (QueueException ex)
-        {
-            _log.Write(WorkerLogLevel.Error, $"Heartbeat failed: {ex.Message}");
-            // Fence ourselves: a run whose lease we could not renew may already be running elsewhere.
-            var now = _db.Clock.GetUtcNow().UtcDateTime;
-            foreach (var job in _running.Values.Where(r => r.LeaseUntil <= now)) job.Stop(StopReason.LeaseLost);
-            return false;
-        }
-    }
-
     private void StopCancelled(IReadOnlyList<long> seqs)
     {
         foreach (var seq in seqs)
             if (_running.TryGetValue(seq, out var job)) job.Stop(StopReason.CancelledByUser);
-    }
-
-    /// <summary>Workers on this machine whose process is gone give up their jobs at once; elsewhere, expired leases do.</summary>
-    private int RecoverLostJobs()
-    {
-        foreach (var (id, pid, startedAt) in _registry.LiveOnThisHost())
-        {
-            if (string.Equals(id, WorkerId, StringComparison.OrdinalIgnoreCase) || ProcessTree.IsAlive(pid, startedAt)) continue;
-            // Kill its orphaned job processes first: only then may the jobs run again.
-            var orphans = RunningProcesses.KillOrphans(WorkerFiles.RunningPath(_db.Path, id));
-            if (orphans > 0) _log.Write(WorkerLogLevel.Warning, $"Killed {orphans} orphaned job process(es) of worker {id}.");
-            var expired = _leases.ExpireLeasesOf(id);
-            _registry.SetState(id, QueueWorkerState.Lost);
-            _log.Write(WorkerLogLevel.Warning, $"Worker {id} (pid {pid}) is gone; recovering its {expired} job(s).");
-        }
-        _registry.MarkSilentWorkersLost();
-        var recovered = _leases.RecoverExpired();
-        foreach (var id in recovered)
-            _log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from a lost worker and will run again.");
-        return recovered.Count;
     }
 
     private void KillAll(StopReason reason)

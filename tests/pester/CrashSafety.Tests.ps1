@@ -74,4 +74,150 @@ Describe 'Crash safety' -Tag Crash {
         ($done | Where-Object State -NE 'Completed') | Should -BeNullOrEmpty
         (Get-QueueWorker -State Lost).Count | Should -Be 2
     }
+
+    It 'never lets the run of a frozen worker (kill -STOP) overlap the run that replaces it' -Skip:$IsWindows {
+        $log = Join-Path $folder 'runs.txt'
+        $workers = Start-QueueWorker -Count 2
+        Wait-Until { @(Get-QueueWorker -State Running).Count -eq 2 } -Because 'both workers to register'
+        New-QueueJob "echo start `$`$ >> '$log'; sleep 6; echo end `$`$ >> '$log'" -Id frozen -MaxRetries 2 | Out-Null
+        Wait-Until { (Get-QueueJob frozen).State -eq 'Processing' -and (Test-Path $log) } -Because 'the job to start'
+        $victim = $workers | Where-Object Id -EQ (Get-QueueJob frozen).WorkerId
+        kill -STOP $victim.ProcessId
+        try {
+            # Stay frozen until a run has ended: long enough for the first run to have ended too, had it not been killed.
+            Wait-Until { (Get-Content $log) -match '^end' } -TimeoutSeconds 60 -Because 'a run to end'
+        }
+        finally {
+            kill -CONT $victim.ProcessId
+        }
+
+        $job = Wait-QueueJob frozen -Timeout 60
+        $job.State | Should -Be 'Completed'
+        $job.Runs | Should -Be 2
+        $job.WorkerId | Should -Not -Be $victim.Id
+        $lines = @(Get-Content $log)
+        # Each run's lines are together: once another run has written, an earlier one never writes again.
+        $turns = [Collections.Generic.List[string]]::new()
+        foreach ($writer in $lines | ForEach-Object { ($_ -split ' ')[1] }) { if ($turns.Count -eq 0 -or $turns[-1] -ne $writer) { $turns.Add($writer) } }
+        $turns.Count | Should -Be ($turns | Sort-Object -Unique).Count -Because ($lines -join '; ')
+        @($lines -match '^end').Count | Should -Be 1 -Because ($lines -join '; ')
+        # The frozen worker carries on once it is thawed.
+        Start-Sleep -Seconds 1
+        Get-Process -Id $victim.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
+    }
+
+    It 'keeps workers running through a write lock held longer than the lease, and records every finished run once' -Skip:$IsWindows {
+        $ran = Join-Path $folder 'ran.txt'
+        $go = Join-Path $folder 'go'
+        $ids = 1..4 | ForEach-Object { "locked-$_" }
+        $ids | ForEach-Object { New-QueueJob "while [ ! -f '$go' ]; do sleep 0.05; done; echo `$QUEUECTL_JOB_ID >> '$ran'" -Id $_ } | Out-Null
+        $workers = Start-QueueWorker -Count 2 -Concurrency 2
+        Wait-Until { (Get-QueueStatus).Processing -eq 4 } -Because 'all four jobs to start'
+
+        # Another process holds SQLite's write lock for 8 s: longer than the lease (3 s) and the workers' busy timeout.
+        $locker = Start-ChildPwsh @"
+Get-QueueStatus -Database '$db' | Out-Null
+`$c = [Microsoft.Data.Sqlite.SqliteConnection]::new('Data Source=$db;Pooling=False'); `$c.Open()
+`$cmd = `$c.CreateCommand(); `$cmd.CommandText = 'BEGIN IMMEDIATE'; `$null = `$cmd.ExecuteNonQuery()
+[Console]::Out.WriteLine('locked'); [Console]::Out.Flush()
+Start-Sleep -Seconds 8
+`$cmd.CommandText = 'ROLLBACK'; `$null = `$cmd.ExecuteNonQuery(); `$c.Dispose()
+"@
+        $locker.StandardOutput.ReadLine() | Should -Be 'locked'
+        $null = New-Item -ItemType File $go
+        Wait-Until { (Test-Path $ran) -and @(Get-Content $ran).Count -eq 4 } -Because 'the four runs to finish while the lock is held'
+        $locker.WaitForExit(60000) | Should -BeTrue
+        $locker.ExitCode | Should -Be 0 -Because $locker.StandardError.ReadToEnd()
+
+        $done = Wait-QueueJob -Id $ids -Timeout 60
+        $done | ForEach-Object { $_.State | Should -Be 'Completed'; $_.Runs | Should -Be 1 }
+        @(Get-Content $ran).Count | Should -Be 4
+        foreach ($w in $workers) {
+            Get-Process -Id $w.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because "worker $($w.Id) must not exit"
+            (Get-QueueWorker $w.Id).State | Should -Be 'Running'
+            $text = Get-Content -Raw (Get-QueueWorker $w.Id).LogPath
+            ([regex]::Matches($text, 'storage unavailable since')).Count | Should -Be 1 -Because $text
+            $text | Should -Match 'storage available again'
+        }
+    }
+
+    It 'reports a damaged queue file loudly, keeps the worker up and keeps the results of the runs it finished' -Skip:$IsWindows {
+        $ran = Join-Path $folder 'ran.txt'
+        1..120 | ForEach-Object { '{0:000}' -f $_ } |
+            ForEach-Object { [pscustomobject]@{ Id = "j$_"; Command = "echo `$QUEUECTL_JOB_ID >> '$ran' # row-of-j$_ " + ('x' * 300) } } |
+            New-QueueJob | Out-Null
+        # A copy of the queue, with the page that holds job j060's row overwritten, as a bad sector would leave it.
+        $c = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$db;Pooling=False"); $c.Open()
+        $cmd = $c.CreateCommand(); $cmd.CommandText = 'PRAGMA wal_checkpoint(TRUNCATE)'; $null = $cmd.ExecuteNonQuery(); $c.Dispose()
+        $copy = Join-Path $folder 'copy.db'
+        Copy-Item $db $copy
+        $bytes = [IO.File]::ReadAllBytes($copy)
+        $pageSize = $bytes[16] * 256 + $bytes[17]
+        $at = [Text.Encoding]::Latin1.GetString($bytes).IndexOf('row-of-j060')
+        $at | Should -BeGreaterThan 0
+        $junk = [byte[]]::new($pageSize)
+        [Array]::Fill($junk, [byte]255)
+        $file = [IO.File]::OpenWrite($copy)
+        try { $file.Position = [math]::Floor($at / $pageSize) * $pageSize; $file.Write($junk, 0, $pageSize) }
+        finally { $file.Dispose() }
+
+        $worker = Start-QueueWorker -Database $copy
+        try {
+            Wait-Until { (Test-Path $worker.LogPath) -and (Get-Content -Raw $worker.LogPath) -match 'damaged' } -TimeoutSeconds 60 -Because 'the worker to trip over the damaged page'
+            $text = Get-Content -Raw $worker.LogPath
+            $text | Should -Match ([regex]::Escape("Error       Worker $($worker.Id): the queue database '$copy' is damaged"))
+            $text | Should -Match 'Test-Queue checks the file'
+            Start-Sleep -Seconds 2
+            Get-Process -Id $worker.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because 'the worker stays up to show its state'
+            $seen = Get-QueueWorker $worker.Id -Database $copy
+            $seen.State | Should -Be 'Running'
+            # Every run that ran was recorded: its result was kept until it could be.
+            $seen.JobsDone | Should -BeGreaterThan 0
+            $seen.JobsDone | Should -Be @(Get-Content $ran).Count
+            $seen.CurrentJobs | Should -BeNullOrEmpty
+            $text = Get-Content -Raw $worker.LogPath
+            ([regex]::Matches($text, '(?m)^\S+ Error ')).Count | Should -Be 1 -Because 'the damage is reported once'
+        }
+        finally {
+            Stop-Process -Id $worker.ProcessId -Force -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
+        # A real full disk: a small tmpfs holding the queue, filled up while the job runs.
+        $disk = Join-Path $folder 'disk'
+        $null = New-Item -ItemType Directory $disk
+        mount -t tmpfs -o size=4m tmpfs $disk
+        if ($LASTEXITCODE -ne 0) { Set-ItResult -Skipped -Because 'a tmpfs cannot be mounted here'; return }
+        $worker = $null
+        try {
+            $small = Join-Path $disk 'queue.db'
+            $go = Join-Path $folder 'go'
+            $finished = Join-Path $folder 'finished'
+            Set-QueueConfig -Database $small -LeaseDuration 3
+            New-QueueJob -Database $small -Id big "while [ ! -f '$go' ]; do sleep 0.05; done; head -c 60000 /dev/zero | tr '\0' x; touch '$finished'" | Out-Null
+            $worker = Start-QueueWorker -Database $small
+            Wait-Until { (Get-QueueJob big -Database $small).State -eq 'Processing' } -Because 'the job to start'
+            dd if=/dev/zero "of=$disk/filler" bs=64k 2>$null
+            dd if=/dev/zero "of=$disk/filler2" bs=4k 2>$null
+            $null = New-Item -ItemType File $go
+            Wait-Until { Test-Path $finished } -Because 'the run to end'
+            # A few retries later: the result could not be written, and the worker is still there holding it.
+            Start-Sleep -Seconds 2
+            (Get-QueueJob big -Database $small).State | Should -Be 'Processing'
+            Get-Process -Id $worker.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because 'a full disk must not stop the worker'
+
+            Remove-Item (Join-Path $disk 'filler*')
+            $job = Wait-QueueJob big -Database $small -Timeout 60
+            $job.State | Should -Be 'Completed'
+            $job.Runs | Should -Be 1
+            (@(Receive-QueueJob big -Database $small) -join '').Length | Should -Be 60000
+            Get-Process -Id $worker.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
+            Get-Content -Raw $worker.LogPath | Should -Match 'storage available again'
+        }
+        finally {
+            if ($worker) { Stop-Process -Id $worker.ProcessId -Force -ErrorAction SilentlyContinue; Wait-Process -Id $worker.ProcessId -Timeout 30 -ErrorAction SilentlyContinue }
+            umount -l $disk
+        }
+    }
 }

@@ -92,16 +92,29 @@ public sealed class LeaseStore
     /// <summary>
     /// Puts back every Processing job whose lease has expired: the lost run counts as a failed attempt (normal retry
     /// and DLQ rules apply), or the job becomes Cancelled when a cancel was pending. Returns the ids recovered.
+    /// <paramref name="held"/> names this worker's own jobs it still runs or holds a finished result for: their lease
+    /// may have run out while the database was unavailable, and only another worker's recovery may take them.
+    /// <paramref name="stopOwners"/> is called with the workers whose jobs are about to be put back, inside the write
+    /// transaction: until it commits nobody can claim them, so whatever still runs them can be stopped first. It returns
+    /// the workers whose jobs must be left as they are for now (their runs could not be stopped yet).
     /// </summary>
-    public IReadOnlyList<string> RecoverExpired() => _db.Write(() =>
+    public IReadOnlyList<string> RecoverExpired(IReadOnlyCollection<long>? held = null,
+        Func<IReadOnlyList<string>, IReadOnlyCollection<string>>? stopOwners = null) => _db.Write<IReadOnlyList<string>>(() =>
     {
         var now = _db.NowMs;
         var policy = RetryPolicy.From(_db.Config);
-        var expired = _db.Query($"SELECT {JobRows.Columns}, lease_until FROM jobs WHERE state = 'Processing' AND lease_until < $now",
-            r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path), Lease: r.GetInt64(21)), ("$now", now));
+        var expired = _db.Query(
+            $"SELECT {JobRows.Columns}, lease_until FROM jobs WHERE state = 'Processing' AND lease_until < $now " +
+            "AND NOT (worker_id = $self AND seq IN (SELECT value FROM json_each($held)))",
+            r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path), Lease: r.GetInt64(21)),
+            ("$now", now), ("$self", WorkerId), ("$held", "[" + string.Join(",", held ?? Array.Empty<long>()) + "]"));
+        if (expired.Count == 0) return Array.Empty<string>();
+        var leave = stopOwners?.Invoke(expired.Select(e => e.Job.WorkerId!).Distinct(StringComparer.OrdinalIgnoreCase).ToList())
+            ?? Array.Empty<string>();
         var recovered = new List<string>();
         foreach (var (seq, job, lease) in expired)
         {
+            if (leave.Contains(job.WorkerId!, StringComparer.OrdinalIgnoreCase)) continue;
             var outcome = job.CancelRequested
                 ? RunOutcome.Cancel($"Cancelled; worker '{job.WorkerId}' was lost before it could stop the run.")
                 : RunOutcome.Failure($"Worker '{job.WorkerId}' was lost: its lease expired at {UnixTime.FromMs(lease):u} without a heartbeat.");

@@ -16,6 +16,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly SQLitePCL.sqlite3 _handle;
     private readonly Dictionary<string, Statement> _statements = new(StringComparer.Ordinal);
     private bool _inTransaction;
+    private int _busyTimeoutMs = BusyTimeoutMs;
     private QueueConfig _config = QueueConfig.Default;
     private bool _disposed;
 
@@ -37,6 +38,36 @@ public sealed class QueueDatabase : IDisposable
     public QueueConfig Config { get { lock (_gate) return _config; } }
 
     internal long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// How long a statement waits for another connection's write lock before failing (60 s unless changed). A worker
+    /// shortens it for its own connection so a locked file cannot hold up its heartbeats and self-fencing; the
+    /// cmdlets keep the long wait.
+    /// </summary>
+    public TimeSpan BusyTimeout
+    {
+        get { lock (_gate) return TimeSpan.FromMilliseconds(_busyTimeoutMs); }
+        set
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                _busyTimeoutMs = (int)Math.Clamp(value.TotalMilliseconds, 0, int.MaxValue);
+                SQLitePCL.raw.sqlite3_busy_timeout(_handle, _busyTimeoutMs);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="error"/> says the file itself is damaged (SQLITE_CORRUPT, SQLITE_NOTADB) rather than
+    /// unavailable for a while (locked, full, an I/O error): waiting does not cure it.
+    /// </summary>
+    public static bool IsCorruption(QueueException error) =>
+        error.InnerException is SqliteException { SqliteErrorCode: 11 or 26 };
+
+    /// <summary>True when <paramref name="error"/> is another connection's lock outlasting <see cref="BusyTimeout"/>.</summary>
+    public static bool IsLockTimeout(QueueException error) =>
+        error.InnerException is SqliteException { SqliteErrorCode: 5 or 6 };
 
     /// <summary>Opens (creating when missing) the queue at <paramref name="path"/> and brings its schema up to date.</summary>
     public static QueueDatabase Open(string path, TimeProvider? clock = null)
@@ -222,9 +253,14 @@ public sealed class QueueDatabase : IDisposable
         catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6) // SQLITE_BUSY, SQLITE_LOCKED
         {
             throw new QueueException(QueueErrorCode.DatabaseUnavailable,
-                $"The queue database '{Path}' stayed locked for {BusyTimeoutMs / 1000} s: {ex.Message}", ex);
+                $"The queue database '{Path}' stayed locked for {_busyTimeoutMs / 1000.0:0.###} s: {ex.Message}", ex);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 8 or 10 or 11 or 13 or 14 or 26) // READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26) // CORRUPT, NOTADB
+        {
+            throw new QueueException(QueueErrorCode.DatabaseUnavailable, $"The queue database '{Path}' is damaged: {ex.Message}", ex);
+        }
+        // NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL: the file cannot be used now; it may be usable again later.
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 7 or 8 or 10 or 13 or 14 or 15)
         {
             throw new QueueException(QueueErrorCode.DatabaseUnavailable, $"The queue database '{Path}' cannot be used: {ex.Message}", ex);
         }

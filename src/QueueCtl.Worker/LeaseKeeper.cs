@@ -1,0 +1,65 @@
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Worker;
+
+/// <summary>
+/// Keeps this worker's leases: renews them on each heartbeat, and when renewals fail (the database is locked, full or
+/// gone) stops each run before its lease can run out, so a run never outlives the lease that lets it run.
+/// </summary>
+/// <remarks>
+/// The check is local: the lease end was stamped by this worker's own clock, so it is compared with the same clock, and
+/// with a monotonic timer started before the granting transaction (whichever says "stop" first wins). Clock offsets
+/// between machines therefore do not matter here; clock rates do, and a second of drift per lease is far inside the
+/// margin. The margin (a heartbeat plus the storage busy timeout) covers the longest the loop can be busy elsewhere.
+/// </remarks>
+internal sealed class LeaseKeeper(LeaseStore leases, QueueDatabase db, IWorkerLog log)
+{
+    /// <summary>Called just before a transaction that grants leases (a claim or a renewal).</summary>
+    public (long AskedAt, TimeSpan Length) Asking() => (db.Clock.GetTimestamp(), db.Config.LeaseDuration);
+
+    public void Granted(RunningJob job, DateTime until, (long AskedAt, TimeSpan Length) asked) =>
+        job.Lease = new Lease(until, asked.AskedAt, asked.Length);
+
+    /// <summary>Extends the leases of the runs still going; stops those this worker no longer holds or that were cancelled.</summary>
+    public void Renew(IEnumerable<RunningJob> running)
+    {
+        var live = running.Where(r => r.Reason == StopReason.None).ToList();
+        if (live.Count == 0) return;
+        var asked = Asking();
+        var bySeq = live.ToDictionary(r => r.Claim.Seq);
+        foreach (var renewal in leases.Renew(live.Select(r => r.Claim).ToList()))
+        {
+            var job = bySeq[renewal.Claim.Seq];
+            if (!renewal.Kept) job.Stop(StopReason.LeaseLost);
+            else if (renewal.CancelRequested) job.Stop(StopReason.CancelledByUser);
+            else Granted(job, renewal.LeaseUntil, asked);
+        }
+    }
+
+    /// <summary>Stops every run whose lease is within <paramref name="margin"/> of running out. Needs no storage.</summary>
+    public void FenceOverdue(IEnumerable<RunningJob> running, TimeSpan margin)
+    {
+        foreach (var job in running)
+        {
+            if (job.Reason != StopReason.None || job.Lease.TimeToFence(db.Clock, margin) > TimeSpan.Zero) continue;
+            if (job.Stop(StopReason.LeaseOverdue))
+                log.Write(WorkerLogLevel.Warning,
+                    $"Job {job.Claim.Job.Id}: its lease (until {job.Lease.Until:yyyy-MM-ddTHH:mm:ss.fffZ}) could not be renewed; " +
+                    "stopped the run before the lease runs out, so it cannot overlap a run started by another worker.");
+        }
+    }
+
+    /// <summary>How long until <see cref="FenceOverdue"/> must look again; null with nothing to fence.</summary>
+    public TimeSpan? NextFence(IEnumerable<RunningJob> running, TimeSpan margin)
+    {
+        TimeSpan? next = null;
+        foreach (var job in running)
+        {
+            if (job.Reason != StopReason.None) continue;
+            var due = job.Lease.TimeToFence(db.Clock, margin);
+            if (next is null || due < next) next = due;
+        }
+        return next;
+    }
+}
