@@ -22,6 +22,8 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
         foreach (var (id, pid, startedAt) in registry.LiveOnThisHost())
         {
             if (IsSelf(id) || ProcessTree.IsAlive(pid, startedAt)) continue;
+            // An id no release accepts today (stored by an older one) names no file we may trust: its leases expire instead.
+            if (!WorkerIds.IsValid(id)) continue;
             // Kill its orphaned job processes first: only then may the jobs run again.
             var orphans = KillOrphans(WorkerFiles.RunningPath(db.Path, id));
             if (orphans > 0) log.Write(WorkerLogLevel.Warning, $"Killed {orphans} orphaned job process(es) of worker {id}.");
@@ -51,6 +53,7 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
         var now = db.Clock.GetUtcNow().UtcDateTime;
         foreach (var (id, pid, startedAt, heartbeatAt) in registry.OnThisHost(others))
         {
+            if (!WorkerIds.IsValid(id)) continue;
             var path = WorkerFiles.RunningPath(db.Path, id);
             if (!ProcessTree.IsAlive(pid, startedAt))
             {

@@ -216,6 +216,8 @@ public sealed class WorkerHost
         _log.Write(WorkerLogLevel.Information,
             $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Path}" +
             (watcher.IsWatching ? "" : " (no change notifications: polling)"));
+        foreach (var problem in _db.Config.Problems)
+            _log.Write(WorkerLogLevel.Warning, problem.ToException().Message + " The default applies.");
         _registry.Prune(TimeSpan.FromDays(1));
     }
 
