@@ -269,7 +269,7 @@ Describe 'Control characters from jobs in views (item 17)' {
     It 'keeps the raw text on the object and in Receive-QueueJob' {
         $job.State | Should -Be 'Dead'
         $job.LastError | Should -Match ([regex]::Escape("$([char]27)[31mRED"))
-        $stderr = Receive-QueueJob ansi 2>&1 | ForEach-Object { "$_" }
+        $stderr = Receive-QueueJob ansi -ErrorAction Continue 2>&1 | ForEach-Object { "$_" }
         "$stderr" | Should -Match ([regex]::Escape("$([char]27)]0;pwned$([char]7)"))
     }
 

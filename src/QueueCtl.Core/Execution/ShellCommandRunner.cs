@@ -50,7 +50,7 @@ public sealed class ShellCommandRunner : IJobRunner
     {
         var pumps = Task.WhenAll(Pump(process.StandardOutput.BaseStream, stdout), Pump(process.StandardError.BaseStream, stderr));
 
-        using var timeout = new CancellationTokenSource(execution.Timeout);
+        using var timeout = new RunDeadline(execution.Timeout);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, timeout.Token);
         try
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using QueueCtl.Execution;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
@@ -60,7 +61,7 @@ internal sealed class ScriptHost : IDisposable
     {
         var loopDone = EnsureLoop();
         _channel!.Add(request);
-        using var timer = new CancellationTokenSource(timeout);
+        using var timer = new RunDeadline(timeout);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, timer.Token);
         var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (either.Token.Register(() => stopRequested.TrySetResult()))
