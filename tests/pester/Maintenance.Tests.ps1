@@ -99,6 +99,7 @@ Describe 'Backup-Queue' {
 
         $file | Should -BeOfType [IO.FileInfo]
         $file.FullName | Should -Be $backup
+        $file.PSPath | Should -Not -BeNullOrEmpty -Because 'the copy shows as Get-Item shows files (mode, size)'
         $busy | Should -Not -BeNullOrEmpty
         (Test-Queue -Database $backup).Verdict | Should -Be 'OK'
         $copied = Get-QueueStatus -Database $backup

@@ -28,6 +28,8 @@ public sealed class BackupQueueCommand : QueueCmdlet
         if (!File.Exists(source))
             ThrowQueueError(new QueueException(QueueErrorCode.DatabaseUnavailable, $"There is no queue file at '{source}'."), source);
         if (!ShouldProcess(destination, $"Back up the queue '{source}'")) return;
-        WriteObject(Guard(() => QueueBackup.Write(Db, destination, Force), destination));
+        var copy = Guard(() => QueueBackup.Write(Db, destination, Force), destination);
+        // Through the provider, so the file shows as Get-Item shows it (mode, owner, size), not as a bare FileInfo.
+        WriteObject(InvokeProvider.Item.Get(new[] { copy.FullName }, force: true, literalPath: true), enumerateCollection: true);
     }
 }
