@@ -186,7 +186,7 @@ Describe 'What a run leaves running' -Tag Supervision -Skip:(-not $IsLinux) {
         New-QueueJob "sleep $mark & echo started" -Id background | Out-Null
         $job = Wait-QueueJob background -Timeout 30
         $job.State | Should -Be 'Completed'
-        ($job.FinishedAt - $job.StartedAt).TotalSeconds | Should -BeLessThan 1.5
+        ($job.FinishedAt - $job.StartedAt).TotalSeconds | Should -BeLessThan 1.9
         Get-MarkedProcess $mark | Should -BeNullOrEmpty
         Receive-QueueJob background -ErrorAction SilentlyContinue -ErrorVariable noted | Should -Be 'started'
         "$noted" | Should -Match "left 1 process\(es\) running; stopped when it ended: \d+ sleep $([regex]::Escape($mark))"

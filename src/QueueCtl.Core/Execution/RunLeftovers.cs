@@ -19,6 +19,8 @@ public static class RunLeftovers
     /// <summary>How long <see cref="Kill"/> keeps looking for processes forked while it was killing.</summary>
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan ConfirmAfter = TimeSpan.FromMilliseconds(20);
+
     public static bool IsSupported => OperatingSystem.IsLinux();
 
     /// <summary>
@@ -39,14 +41,18 @@ public static class RunLeftovers
         {
             var found = Find(token, after);
             if (found.Count == 0 || DateTime.UtcNow > deadline) return killed;
+            // A process between fork and exec still shows the environment it is dropping (env -u QUEUECTL_RUN_TOKEN
+            // service &): only one that still carries the token a moment later is a leftover.
+            Thread.Sleep(ConfirmAfter);
+            var confirmed = Find(token, after).Intersect(found).ToList();
             var term = DateTime.UtcNow < termUntil;
-            foreach (var pid in found)
+            foreach (var pid in confirmed)
             {
                 if (seen.Add(pid)) killed.Add($"{pid} {Command(pid)}".TrimEnd());
                 _ = kill(pid, term ? SIGTERM : SIGKILL);
                 if (term) _ = kill(pid, SIGCONT); // a stopped process acts on SIGTERM only once continued
             }
-            Thread.Sleep(term ? 10 : 2);
+            if (confirmed.Count > 0) Thread.Sleep(term ? 10 : 2);
         }
     }
 
