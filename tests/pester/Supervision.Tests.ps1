@@ -76,6 +76,14 @@ Describe 'Supervised detached workers' -Tag Supervision -Skip:$IsWindows {
         (Get-QueueWorker $worker.Id).State | Should -Be 'Stopped'
     }
 
+    It "starts the worker's jobs with SIGINT and SIGQUIT at their defaults, as before it had a supervisor" -Skip:(-not $IsLinux) {
+        Start-QueueWorker | Out-Null
+        New-QueueJob 'grep SigIgn /proc/$$/status' -Id signals | Out-Null
+        (Wait-QueueJob signals -Timeout 30).State | Should -Be 'Completed'
+        $ignored = [Convert]::ToUInt64(((Receive-QueueJob signals) -split '\s+')[1], 16)
+        $ignored -band 6 | Should -Be 0 -Because 'SIGINT is bit 2 and SIGQUIT bit 3 of the ignored mask'
+    }
+
     It 'shows a worker whose process is gone as Lost at once, not after its lease' {
         $child = Start-ChildPwsh "Start-QueueWorker -Foreground -Database '$db'"
         $script:Started.Add($child.Id)

@@ -1,8 +1,8 @@
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// The /bin/sh loop that keeps a detached worker running (Unix). It starts the worker with its streams on the log and
-/// waits. Exit code 0 is a stop on purpose (Stop-QueueWorker, SIGTERM): the loop ends. Any other end (SIGKILL, a crash,
+/// The /bin/sh loop that keeps a detached worker running (Unix). With its own streams and the worker's on the log, it
+/// starts the worker and waits. Exit code 0 is a stop on purpose (Stop-QueueWorker, SIGTERM): the loop ends. Any other end (SIGKILL, a crash,
 /// the OOM killer) is logged with its cause and the worker is started again under the same id, after a backoff; after
 /// <see cref="QuickDeaths"/> deaths in a row each within <see cref="QuickSeconds"/> s of its start it gives up and says
 /// so. SIGTERM to the supervisor stops the worker gracefully and ends the loop; SIGHUP and SIGINT (a closed terminal,
@@ -16,18 +16,23 @@ internal static class WorkerSupervisor
 
     /// <summary>The script for <c>/bin/sh -c</c>; its positional parameters are the worker's command line.</summary>
     public static string Script => $$"""
-        log=$QUEUECTL_WORKER_LOG
+        # Nothing may hold the caller's streams: a pipe to the command that started it would never close.
+        exec </dev/null >>"$QUEUECTL_WORKER_LOG" 2>&1
         id=$QUEUECTL_SUPERVISED_WORKER
         unset QUEUECTL_SUPERVISED_WORKER
-        say() { printf '%s Supervisor  %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$*" >>"$log"; }
+        say() { printf '%s Supervisor  %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$*"; }
         child=
         stopping=
         trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM
         trap : HUP INT
+        # A background command of a shell without job control starts with SIGINT and SIGQUIT ignored, and the worker's
+        # jobs would inherit that: GNU env puts them back to default (elsewhere they stay ignored).
+        restore=
+        env --default-signal=INT,QUIT true 2>/dev/null && restore="env --default-signal=INT,QUIT"
         quick=0
         while :; do
             started=$(date +%s)
-            "$@" </dev/null >>"$log" 2>&1 &
+            $restore "$@" &
             child=$!
             while :; do
                 wait "$child"; code=$?
