@@ -29,7 +29,10 @@ internal static class WorkerLauncher
         else
         {
             // A shell supervises the worker (restarting it when it dies), its streams on the log, stdin on /dev/null.
-            info = new ProcessStartInfo("/bin/sh");
+            // In a session of its own where setsid(1) exists (Linux), so no terminal's signals reach the supervisor.
+            var setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+            info = new ProcessStartInfo(setsid ?? "/bin/sh");
+            if (setsid is not null) info.ArgumentList.Add("/bin/sh");
             info.ArgumentList.Add("-c");
             info.ArgumentList.Add(WorkerSupervisor.Script);
             info.ArgumentList.Add("queuectl-worker");
