@@ -121,22 +121,9 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
 
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>The processes a worker's file lists as running: the "+pid start" and "-pid" lines <see cref="RunningProcesses"/> writes.</summary>
-    private static List<(int Pid, long Started)> Listed(string path)
-    {
-        var running = new Dictionary<int, long>();
-        string[] lines;
-        try { lines = File.Exists(path) ? File.ReadAllLines(path) : Array.Empty<string>(); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return new(); }
-        foreach (var line in lines)
-        {
-            var parts = line.Length < 2 ? Array.Empty<string>() : line[1..].Split(' ');
-            if (parts.Length == 0 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
-            if (line[0] == '-') running.Remove(pid);
-            else if (line[0] == '+' && parts.Length == 2 && long.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var started)) running[pid] = started;
-        }
-        return running.Select(p => (p.Key, p.Value)).ToList();
-    }
+    /// <summary>The processes a worker's file lists as running (see <see cref="RunningProcesses"/>).</summary>
+    private static List<(int Pid, long Started)> Listed(string path) =>
+        RunningProcesses.Read(path).Select(r => (r.Pid, r.Started)).ToList();
 
     private bool IsSelf(string id) => string.Equals(id, WorkerId, StringComparison.OrdinalIgnoreCase);
 }

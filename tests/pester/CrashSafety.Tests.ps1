@@ -44,7 +44,8 @@ Describe 'Crash safety' -Tag Crash {
         Wait-Until { (Get-QueueJob sleeper).State -eq 'Processing' } -Because 'the job to start'
         $victim = $workers | Where-Object Id -EQ (Get-QueueJob sleeper).WorkerId
         Start-Sleep -Milliseconds 500
-        kill -KILL $victim.ProcessId
+        # The worker and its supervisor (the pid Start-QueueWorker reported), so it is not restarted.
+        kill -KILL $victim.ProcessId (Get-QueueWorker $victim.Id).ProcessId
 
         $job = Wait-QueueJob sleeper -Timeout 60
         $job.State | Should -Be 'Completed'
@@ -60,8 +61,10 @@ Describe 'Crash safety' -Tag Crash {
         $jobs = 1..30 | ForEach-Object { "sleep 0.2; echo $_" } | New-QueueJob
         $workers = Start-QueueWorker -Count 2 -Concurrency 2
         Wait-Until { (Get-QueueStatus).Completed -ge 4 } -Because 'some jobs to complete'
-        $workers | ForEach-Object { kill -KILL $_.ProcessId }
-        Wait-Until { -not ($workers | Where-Object { Get-Process -Id $_.ProcessId -ErrorAction SilentlyContinue }) } -Because 'the workers to die'
+        # Supervisors (the pids Start-QueueWorker reported) and workers alike.
+        $pids = @($workers.ProcessId) + @((Get-QueueWorker).ProcessId)
+        kill -KILL @pids
+        Wait-Until { -not ($pids | Where-Object { Get-Process -Id $_ -ErrorAction SilentlyContinue }) } -Because 'the workers to die'
 
         $status = Get-QueueStatus
         $status.Total | Should -Be 30
@@ -82,6 +85,7 @@ Describe 'Crash safety' -Tag Crash {
         New-QueueJob "echo start `$`$ >> '$log'; sleep 6; echo end `$`$ >> '$log'" -Id frozen -MaxRetries 2 | Out-Null
         Wait-Until { (Get-QueueJob frozen).State -eq 'Processing' -and (Test-Path $log) } -Because 'the job to start'
         $victim = $workers | Where-Object Id -EQ (Get-QueueJob frozen).WorkerId
+        $victim = Get-QueueWorker $victim.Id # the worker's own pid, not its supervisor's
         kill -STOP $victim.ProcessId
         try {
             # Stay frozen until a run has ended: long enough for the first run to have ended too, had it not been killed.

@@ -26,6 +26,8 @@ Describe 'Detached workers' {
         $workers | ForEach-Object { $_.ProcessId | Should -BeGreaterThan 0; $_.HostName | Should -Be ([Environment]::MachineName) }
         $jobs = 1..6 | ForEach-Object { "echo $_" } | New-QueueJob
         ($jobs | Wait-QueueJob -Timeout 60).State | Should -Be (@('Completed') * 6)
+        # One worker may run all six jobs before the other has registered (a loaded machine starts pwsh slowly).
+        Wait-Until { @(Get-QueueWorker -State Running).Count -eq 2 } -Because 'both workers to register'
         $listed = Get-QueueWorker
         $listed.State | Should -Be @('Running', 'Running')
         $listed.Concurrency | Should -Be @(2, 2)

@@ -8,6 +8,9 @@ public sealed record JobExecution(QueueJob Job, TimeSpan Timeout, int OutputLimi
     /// <summary>Where a runner records the processes it starts, so they can be killed if the worker dies.</summary>
     public RunningProcesses? Processes { get; init; }
 
+    /// <summary>Marks every process of this run (see <see cref="Execution.RunToken"/>).</summary>
+    public string RunToken { get; init; } = Execution.RunToken.New();
+
     /// <summary>The variables every run sees, so a command can tell which job and attempt it is.</summary>
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>
     {

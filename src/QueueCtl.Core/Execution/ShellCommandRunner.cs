@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Text;
 using QueueCtl.Jobs;
 
 namespace QueueCtl.Execution;
@@ -7,12 +8,25 @@ namespace QueueCtl.Execution;
 /// <summary>
 /// Runs a command line through the platform shell (/bin/sh -c on Unix, cmd.exe /d /s /c on Windows) in the job's
 /// working directory, with the worker's environment plus the QUEUECTL_* variables. Standard input is closed; the tails
-/// of standard output and error are kept. On timeout or cancel the whole process tree is killed.
+/// of standard output and error are kept. The run ends when the shell exits: on Linux whatever it left running (found by
+/// its <see cref="RunToken"/>) is then stopped, as is everything it started on timeout or cancel.
 /// </summary>
 public sealed class ShellCommandRunner : IJobRunner
 {
     /// <summary>How long to wait for output pipes to close after the shell exits (a background child may hold them).</summary>
     private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Where leftovers are killed the pipes close at once unless a service started on purpose holds them: read what is
+    /// there and stop.
+    /// </summary>
+    private static readonly TimeSpan DrainAfterSweep = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a leftover gets to exit on SIGTERM before SIGKILL.</summary>
+    private static readonly TimeSpan LeftoverGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A run longer than this may have seen pids wrap: its leftovers are looked for among all processes.</summary>
+    private static readonly TimeSpan ShortRun = TimeSpan.FromSeconds(5);
 
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
@@ -34,7 +48,7 @@ public sealed class ShellCommandRunner : IJobRunner
             return RunOutcome.Failure($"The command could not be started: {ex.Message}");
         }
         process.StandardInput.Close();
-        execution.Processes?.Add(process.Id, StartTime(process));
+        execution.Processes?.Add(process.Id, StartTime(process), execution.RunToken);
         try
         {
             return await Supervise(process, execution, stdout, stderr, Output, cancel).ConfigureAwait(false);
@@ -49,6 +63,7 @@ public sealed class ShellCommandRunner : IJobRunner
         Func<CapturedOutput> output, CancellationToken cancel)
     {
         var pumps = Task.WhenAll(Pump(process.StandardOutput.BaseStream, stdout), Pump(process.StandardError.BaseStream, stderr));
+        var started = DateTime.UtcNow;
 
         using var timeout = new RunDeadline(execution.Timeout);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, timeout.Token);
@@ -60,17 +75,27 @@ public sealed class ShellCommandRunner : IJobRunner
         {
             ProcessTree.Kill(process);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            KillLeftovers(process, execution, started, TimeSpan.Zero);
             await Drain(pumps).ConfigureAwait(false);
             return cancel.IsCancellationRequested
                 ? RunOutcome.Cancel("The run was stopped.", output())
                 : RunOutcome.Failure($"Timed out after {Durations.Describe(execution.Timeout)}; the process tree was killed.", null, output());
         }
+        var leftovers = KillLeftovers(process, execution, started, LeftoverGrace);
         await Drain(pumps).ConfigureAwait(false);
         var code = process.ExitCode;
-        if (code == 0) return RunOutcome.Success(0, output());
         var last = LastLine(stderr.ToString());
+        // Said in the run's own output, after what the run printed; a run that succeeded still succeeded.
+        if (leftovers.Count > 0)
+            stderr.Write(Encoding.UTF8.GetBytes(
+                $"\nqueuectl: the run left {leftovers.Count} process(es) running; stopped when it ended: {string.Join("; ", leftovers)}\n"));
+        if (code == 0) return RunOutcome.Success(0, output());
         return RunOutcome.Failure(last is null ? $"Exited with code {code}." : $"Exited with code {code}: {last}", code, output());
     }
+
+    /// <summary>Kills what the run left running (Linux); returns what was killed.</summary>
+    private static IReadOnlyList<string> KillLeftovers(Process process, JobExecution execution, DateTime started, TimeSpan grace) =>
+        RunLeftovers.Kill(execution.RunToken, grace, process.Id, fullScan: DateTime.UtcNow - started > ShortRun);
 
     /// <summary>Runs one empty command, so the first job does not pay for compiling the process plumbing.</summary>
     public void Warm(int slots)
@@ -108,6 +133,7 @@ public sealed class ShellCommandRunner : IJobRunner
             info.ArgumentList.Add(execution.Job.Command);
         }
         foreach (var (name, value) in execution.Environment) info.Environment[name] = value;
+        info.Environment[RunToken.Variable] = execution.RunToken;
         return info;
     }
 
@@ -131,7 +157,7 @@ public sealed class ShellCommandRunner : IJobRunner
         try
         {
             // WaitAsync drops its timer as soon as the pumps finish; a Task.Delay per job would keep one for 2 s.
-            await pumps.WaitAsync(DrainGrace).ConfigureAwait(false);
+            await pumps.WaitAsync(RunLeftovers.IsSupported ? DrainAfterSweep : DrainGrace).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -18,6 +18,12 @@ public static class WorkerFiles
         Path.Combine(Folder(databasePath), WorkerIds.Validate(workerId) + ".log");
 
     /// <summary>
+    /// The file holding "pid start" of the supervisor that restarts a detached worker, so Stop-QueueWorker -Force can kill
+    /// it first. Validated like <see cref="RunningPath"/>: the pid it names gets killed.
+    /// </summary>
+    public static string SupervisorPath(string databasePath, string workerId) => RunningPath(databasePath, workerId)[..^".jobs".Length] + ".supervisor";
+
+    /// <summary>
     /// The file listing the worker's job processes. Throws <see cref="QueueException"/> (InvalidWorkerId) for an id that
     /// could escape the folder, and (InsecurePermissions) when others may write the folder: anyone who can plant a
     /// .jobs file there could make a worker kill the processes it lists.

@@ -53,7 +53,10 @@ public sealed class WorkerRegistry
         $"UPDATE workers SET stop_requested = 1, state = CASE WHEN state = 'Running' THEN 'Stopping' ELSE state END WHERE id = $id AND state IN {LiveStates}",
         ("$id", id)) == 1);
 
-    /// <summary>Workers, newest first. A live worker whose heartbeat is older than the lease is reported Lost.</summary>
+    /// <summary>
+    /// Workers, newest first. A live worker whose heartbeat is older than the lease is reported Lost, and so is one on
+    /// this machine whose process is gone.
+    /// </summary>
     public IReadOnlyList<QueueWorker> List() => _db.Read(() =>
     {
         var now = _db.NowMs;
@@ -62,13 +65,14 @@ public sealed class WorkerRegistry
                 r => (Worker: r.GetString(0), Job: r.GetString(1)))
             .ToLookup(x => x.Worker, x => x.Job, StringComparer.OrdinalIgnoreCase);
         return _db.Query(
-            "SELECT id, host, pid, state, concurrency, started_at, heartbeat_at, stopped_at, stop_requested, jobs_done, jobs_failed, log_path, version " +
+            "SELECT id, host, pid, state, concurrency, started_at, heartbeat_at, stopped_at, stop_requested, jobs_done, jobs_failed, log_path, version, process_started_at " +
             "FROM workers ORDER BY started_at DESC, id",
             r =>
             {
                 var state = Enum.Parse<QueueWorkerState>(r.GetString(3));
                 var heartbeat = r.GetInt64(6);
-                if (state is QueueWorkerState.Running or QueueWorkerState.Stopping or QueueWorkerState.Starting && now - heartbeat > lease)
+                if (state is QueueWorkerState.Running or QueueWorkerState.Stopping or QueueWorkerState.Starting
+                    && (now - heartbeat > lease || ProcessGoneHere(r.GetString(1), r.GetInt32(2), r.IsDBNull(13) ? null : r.GetInt64(13))))
                     state = QueueWorkerState.Lost;
                 var id = r.GetString(0);
                 return new QueueWorker
@@ -83,6 +87,10 @@ public sealed class WorkerRegistry
                 };
             });
     });
+
+    private static bool ProcessGoneHere(string host, int pid, long? startedAt) =>
+        pid > 0 && string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase)
+        && !Execution.ProcessTree.IsAlive(pid, startedAt);
 
     /// <summary>Live workers registered from this machine, with the process identity needed to check they still exist.</summary>
     public IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt)> LiveOnThisHost() => _db.Read(() => _db.Query(

@@ -59,10 +59,11 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         if (WorkerId is not null && Count != 1)
             ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
                 "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
+        if (WorkerId is not null) Guard(() => WorkerIds.Validate(WorkerId), WorkerId);
         var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabasePath}";
         if (!ShouldProcess(what, Foreground ? "Run in this session" : "Start")) return;
         if (Foreground) RunForeground();
-        else LaunchDetached();
+        else Guard(LaunchDetached, DatabasePath);
     }
 
     private void LaunchDetached()
@@ -79,7 +80,9 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             try
             {
                 using var process = WorkerLauncher.Launch(moduleDirectory, Db.Path, id, Concurrency, log);
-                registry.SetProcess(id, process.Id, process.StartTime.ToUniversalTime());
+                var startedAt = process.StartTime.ToUniversalTime();
+                registry.SetProcess(id, process.Id, startedAt);
+                if (!OperatingSystem.IsWindows()) SupervisorFile.Write(Db.Path, id, process.Id, startedAt);
             }
             catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
@@ -99,18 +102,25 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         using var pipelineLog = new PipelineWorkerLog(VerboseWanted ? WorkerLogLevel.Verbose : WorkerLogLevel.Information);
         using var fileLog = logPath is null ? null : new FileWorkerLog(logPath);
         IWorkerLog log = fileLog is null ? pipelineLog : Detached ? fileLog : new CompositeWorkerLog(pipelineLog, fileLog);
-        using var terminate = OperatingSystem.IsWindows() ? null
-            : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-            {
-                context.Cancel = true;
-                Interrupt();
-            });
+        // SIGHUP (the terminal went away, or a service manager's reload) stops gracefully, like SIGTERM.
+        using var terminate = OnSignal(PosixSignal.SIGTERM);
+        using var hangUp = OnSignal(PosixSignal.SIGHUP);
+        using var launcher = LauncherWatch.Start(Detached, pid =>
+        {
+            log.Write(WorkerLogLevel.Information, $"The process that started this worker (pid {pid}) is gone: stopping.");
+            _graceful.Cancel();
+        });
         var databases = new List<QueueDatabase>();
         var runners = new List<JobRunners>();
         Task? all = null;
         try
         {
             var path = DatabasePath;
+            if (Detached && WorkerId is not null)
+            {
+                using var previous = QueueDatabase.Open(path);
+                WorkerRestart.Reclaim(previous, WorkerId, log);
+            }
             var hosts = Enumerable.Range(0, Count).Select(_ =>
             {
                 var db = QueueDatabase.Open(path);
@@ -148,6 +158,13 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             foreach (var db in databases) db.Dispose();
         }
     }
+
+    private PosixSignalRegistration? OnSignal(PosixSignal signal) => OperatingSystem.IsWindows() ? null
+        : PosixSignalRegistration.Create(signal, context =>
+        {
+            context.Cancel = true;
+            Interrupt();
+        });
 
     /// <summary>Whether WriteVerbose would show anything: -Verbose, or $VerbosePreference.</summary>
     private bool VerboseWanted =>

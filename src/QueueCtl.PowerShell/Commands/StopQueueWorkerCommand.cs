@@ -51,17 +51,18 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         var registry = new WorkerRegistry(Db);
         IReadOnlyList<QueueWorker> workers = Array.Empty<QueueWorker>();
         if (!TryQueue(() => workers = registry.List(), Id)) return;
-        var targets = All ? workers.Where(w => w.IsAlive) : WorkerTargets.Filter(workers, Id, this);
+        // -Force also reaches a worker recorded as Lost whose process is still here (frozen, or stopped with SIGSTOP).
+        var targets = All ? workers.Where(w => w.IsAlive || (Force && LiveHere(registry, w))) : WorkerTargets.Filter(workers, Id, this);
         foreach (var worker in targets)
         {
-            if (!worker.IsAlive)
+            if (!worker.IsAlive && !(Force && LiveHere(registry, worker)))
             {
                 WriteVerbose($"Worker '{worker.Id}' is already {worker.State}.");
                 if (PassThru) WriteObject(worker);
                 continue;
             }
             if (!ShouldProcess($"Worker '{worker.Id}' (pid {worker.ProcessId} on {worker.HostName})", Force ? "Kill" : "Stop")) continue;
-            if (Force && TryKill(registry, worker)) continue;
+            if (Force && Guard(() => TryKill(registry, worker), worker.Id)) continue;
             TryQueue(() =>
             {
                 if (registry.RequestStop(worker.Id)) _waitFor.Add(worker.Id);
@@ -80,7 +81,7 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         var pending = _waitFor.ToList();
         while (!StopToken.IsCancellationRequested)
         {
-            var workers = registry.List().ToDictionary(w => w.Id, StringComparer.OrdinalIgnoreCase);
+            var workers = Guard(registry.List, _waitFor).ToDictionary(w => w.Id, StringComparer.OrdinalIgnoreCase);
             foreach (var id in pending.Where(id => !workers.TryGetValue(id, out var w) || !w.IsAlive).ToList())
             {
                 pending.Remove(id);
@@ -107,29 +108,22 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         WriteProgress(progress);
     }
 
-    /// <summary>Kills a worker on this machine with its job processes, then recovers its jobs at once.</summary>
+    /// <summary>
+    /// Kills a worker on this machine: its supervisor first (so nothing restarts it), then its process, stopped or not,
+    /// then its job processes and whatever they started; recovers its jobs at once.
+    /// </summary>
     private bool TryKill(WorkerRegistry registry, QueueWorker worker)
     {
-        var local = registry.LiveOnThisHost().FirstOrDefault(w => string.Equals(w.Id, worker.Id, StringComparison.OrdinalIgnoreCase));
+        var local = registry.OnThisHost(new[] { worker.Id }).FirstOrDefault();
         if (local.Id is null)
         {
             WriteError(QueueErrors.Record("WorkerOnAnotherMachine", ErrorCategory.InvalidOperation,
                 $"Worker '{worker.Id}' runs on {worker.HostName}; it cannot be killed from here, so it was asked to stop gracefully.", worker.Id));
             return false;
         }
-        if (ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt))
-        {
-            try
-            {
-                using var process = Process.GetProcessById(local.Pid);
-                ProcessTree.Kill(process);
-                process.WaitForExit(10_000);
-            }
-            catch (ArgumentException)
-            {
-                // Already gone.
-            }
-        }
+        if (SupervisorFile.LivePid(Db.Path, worker.Id) is { } supervisor) KillAndWait(supervisor);
+        if (ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt)) KillAndWait(local.Pid);
+        SupervisorFile.Delete(Db.Path, worker.Id);
         RunningProcesses.KillOrphans(WorkerFiles.RunningPath(Db.Path, worker.Id));
         var leases = new LeaseStore(Db, worker.Id);
         leases.ExpireLeasesOf(worker.Id);
@@ -139,4 +133,22 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         if (PassThru) WriteObject(registry.Find(worker.Id));
         return true;
     }
+
+    private static void KillAndWait(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            ProcessTree.Kill(process);
+            process.WaitForExit(10_000);
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>Whether the worker's process still exists on this machine, whatever its recorded state.</summary>
+    private static bool LiveHere(WorkerRegistry registry, QueueWorker worker) =>
+        registry.OnThisHost(new[] { worker.Id }).FirstOrDefault() is { Id: not null } local && ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt);
 }

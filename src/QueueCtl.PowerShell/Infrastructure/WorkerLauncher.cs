@@ -7,7 +7,8 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// <summary>
 /// Starts a worker as its own pwsh process, detached from the caller: it runs Start-QueueWorker -Foreground from this
 /// same module (as Start-Job runs a child pwsh), in a new session with no terminal, its output appended to its log.
-/// Closing the shell or terminal that started it leaves it running.
+/// Closing the shell or terminal that started it leaves it running. On Unix a <see cref="WorkerSupervisor"/> shell is
+/// its parent and restarts it when it dies; the returned process is then the supervisor.
 /// </summary>
 internal static class WorkerLauncher
 {
@@ -27,14 +28,18 @@ internal static class WorkerLauncher
         }
         else
         {
-            // The shell points the worker's standard streams at its log (and stdin at /dev/null), then becomes pwsh.
-            info = new ProcessStartInfo("/bin/sh");
+            // A shell supervises the worker (restarting it when it dies), its streams on the log, stdin on /dev/null.
+            // In a session of its own where setsid(1) exists (Linux), so no terminal's signals reach the supervisor.
+            var setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+            info = new ProcessStartInfo(setsid ?? "/bin/sh");
+            if (setsid is not null) info.ArgumentList.Add("/bin/sh");
             info.ArgumentList.Add("-c");
-            info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$QUEUECTL_WORKER_LOG\" 2>&1");
+            info.ArgumentList.Add(WorkerSupervisor.Script);
             info.ArgumentList.Add("queuectl-worker");
             info.ArgumentList.Add(pwsh);
             foreach (var a in pwshArguments) info.ArgumentList.Add(a);
             info.Environment["QUEUECTL_WORKER_LOG"] = logPath;
+            info.Environment["QUEUECTL_SUPERVISED_WORKER"] = workerId;
         }
         info.UseShellExecute = false;
         info.WorkingDirectory = Path.GetDirectoryName(databasePath)!;
