@@ -3,11 +3,14 @@ using System.Management.Automation;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
-/// <summary>How a script-block run ended inside its host loop.</summary>
-internal enum ScriptEnd { Completed, Threw, Exited, Stopped }
+/// <summary>
+/// How a script-block run ended: inside the runspace loop (Completed to Stopped), before it started (Unrunnable), or
+/// with its script host (HostExited: the process ended during the run; HostKilled: it was killed to stop the run).
+/// </summary>
+internal enum ScriptEnd : byte { Completed, Threw, Exited, Stopped, Unrunnable, HostExited, HostKilled }
 
 /// <summary>
-/// One script-block run handed to a <see cref="ScriptHost"/> loop. Public only because the loop, which is PowerShell
+/// One script-block run handed to a <see cref="ScriptRunspace"/> loop. Public only because the loop, which is PowerShell
 /// code, calls its members; it is not part of QueueCtl's interface.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -34,6 +37,12 @@ public sealed class ScriptRequest
     internal ScriptEnd End { get; private set; }
     internal string? TerminatingError { get; private set; }
 
+    /// <summary>Tidies the global scope after the run and returns its fingerprint; called on the loop's thread.</summary>
+    internal Func<long>? Settle { get; set; }
+
+    /// <summary>The global scope's fingerprint after the run; null when it could not be taken.</summary>
+    internal long? Fingerprint { get; private set; }
+
     /// <summary>Takes one record of the run's merged streams (*&gt;&amp;1) and files it by stream.</summary>
     public void Accept(object? item)
     {
@@ -53,13 +62,14 @@ public sealed class ScriptRequest
     {
         if (error is PSObject pso) error = pso.BaseObject;
         if (error is ErrorRecord record) TerminatingError = ScriptOutput.Describe(record);
-        EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw);
+        EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw, Settle?.Invoke());
     }
 
-    internal void EndAs(ScriptEnd end)
+    internal void EndAs(ScriptEnd end, long? fingerprint)
     {
         if (_done.Task.IsCompleted) return;
         End = end;
+        Fingerprint = fingerprint;
         _done.TrySetResult();
     }
 }

@@ -6,12 +6,14 @@ using QueueCtl.Execution;
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// A runspace running one long-lived pipeline: a loop that takes <see cref="ScriptRequest"/>s from a channel and runs
-/// each in a child scope, its streams merged and filed by the request. A stray break or continue in a job stops at
-/// the loop's one-pass do/while; exit ends the loop, which is started again for the next job. Stopping a run stops the
-/// whole loop pipeline. One job at a time: a host belongs to one run while it is rented.
+/// A runspace running one long-lived pipeline (starting a pipeline per job costs more than half a millisecond): a loop
+/// that takes <see cref="ScriptRequest"/>s from a channel and runs each in a child scope, its streams merged and filed
+/// by the request. A stray break or continue in a job stops at the loop's one-pass do/while; exit ends the loop, which
+/// is started again for the next job. Stopping a run stops the whole loop pipeline. One job at a time. After each run
+/// the global scope's <see cref="SessionFingerprint"/> is taken, on the pipeline's own thread, so the script host can
+/// tell whether the job changed it.
 /// </summary>
-internal sealed class ScriptHost : IDisposable
+internal sealed class ScriptRunspace : IDisposable
 {
     private const string Loop = """
         param($__queuectlChannel)
@@ -39,14 +41,21 @@ internal sealed class ScriptHost : IDisposable
     private System.Management.Automation.PowerShell? _loop;
     private Task? _loopDone;
     private ScriptChannel? _channel;
+    private readonly SessionFingerprint _fingerprint;
     private bool _broken;
 
-    public ScriptHost()
+    public ScriptRunspace()
     {
         _runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         _runspace.ThreadOptions = PSThreadOptions.ReuseThread;
         _runspace.Open();
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = _runspace;
+        _fingerprint = new SessionFingerprint((SessionState)ps.AddScript("$ExecutionContext.SessionState").Invoke()[0].BaseObject);
     }
+
+    /// <summary>A run could not be stopped: the runspace is still busy with it and cannot be used again.</summary>
+    public bool Broken => _broken;
 
     /// <summary>The job's script text as a script block, parsed once per host.</summary>
     public ScriptBlock Compile(string text)
@@ -60,6 +69,7 @@ internal sealed class ScriptHost : IDisposable
     public async Task<ScriptEnd> RunAsync(ScriptRequest request, TimeSpan timeout, CancellationToken cancel)
     {
         var loopDone = EnsureLoop();
+        request.Settle = _fingerprint.Take;
         _channel!.Add(request);
         using var timer = new RunDeadline(timeout);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, timer.Token);
@@ -71,33 +81,12 @@ internal sealed class ScriptHost : IDisposable
         {
             // The script called exit, which ends the loop's pipeline; the next run starts a new loop.
             DropLoop();
-            request.EndAs(ScriptEnd.Exited);
+            request.EndAs(ScriptEnd.Exited, _fingerprint.Take());
             return request.End;
         }
         await StopLoop().ConfigureAwait(false);
-        request.EndAs(ScriptEnd.Stopped);
+        request.EndAs(ScriptEnd.Stopped, _broken ? null : _fingerprint.Take());
         return request.End;
-    }
-
-    /// <summary>Ends the loop and resets the runspace, global scope included. False when the host cannot be reused.</summary>
-    public bool TryReset()
-    {
-        if (_broken || _runspace.RunspaceStateInfo.State != RunspaceState.Opened) return false;
-        if (_loop is not null)
-        {
-            _channel!.Add(null);
-            if (!WaitQuietly(_loopDone!)) return false;
-            DropLoop();
-        }
-        try
-        {
-            _runspace.ResetRunspaceState();
-            return true;
-        }
-        catch (Exception ex) when (ex is InvalidRunspaceStateException or PSInvalidOperationException)
-        {
-            return false;
-        }
     }
 
     private Task EnsureLoop()
