@@ -5,7 +5,7 @@ using QueueCtl.Jobs;
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// Runs script-block jobs in script hosts: long-lived child pwsh processes, one per worker slot
+/// Runs script-block jobs in script hosts: long-lived child pwsh processes, at most one per worker slot
 /// (<see cref="ScriptHostProcess"/>), each running jobs in a runspace of its own and restoring a clean state after
 /// each (<see cref="ScriptSession"/>). A job that kills its host ([Environment]::Exit, a stack overflow) or cannot be
 /// stopped (a hung .NET call: its host is killed) fails that run with a clear error, and the next run gets a new
@@ -25,7 +25,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         ScriptHostProcess host;
         try
         {
-            host = _idle.TryTake(out var idle) ? idle : await ScriptHostProcess.StartAsync().ConfigureAwait(false);
+            host = TakeIdle() ?? await ScriptHostProcess.StartAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
@@ -44,6 +44,17 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
             else ThreadPool.QueueUserWorkItem(_ => host.Dispose());
         }
         return Outcome(reply, execution.Timeout, cancel.IsCancellationRequested);
+    }
+
+    /// <summary>An idle host that is still there (one may have been killed from outside while it waited).</summary>
+    private ScriptHostProcess? TakeIdle()
+    {
+        while (_idle.TryTake(out var host))
+        {
+            if (!host.HasExited) return host;
+            ThreadPool.QueueUserWorkItem(_ => host.Dispose());
+        }
+        return null;
     }
 
     private static RunOutcome Outcome(ScriptRunReply reply, TimeSpan timeout, bool cancelled)
@@ -70,20 +81,20 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         return RunOutcome.Success(0, output);
     }
 
-    /// <summary>Starts a script host per slot, in parallel, so the first jobs do not wait for a pwsh to start.</summary>
+    /// <summary>
+    /// Starts one script host, so the first script block does not wait for a pwsh to start. More start when jobs run
+    /// side by side (up to one per slot, then kept): a worker that only runs commands pays for one host, not a slot's worth.
+    /// </summary>
     public void Warm(int slots)
     {
-        var starting = Enumerable.Range(0, Math.Max(0, slots - _idle.Count)).Select(_ => ScriptHostProcess.StartAsync()).ToArray();
-        foreach (var host in starting)
+        if (slots < 1 || !_idle.IsEmpty) return;
+        try
         {
-            try
-            {
-                _idle.Add(host.GetAwaiter().GetResult());
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
-            {
-                Console.Error.WriteLine(ex.Message); // a job that needs the host tries again, and fails with this
-            }
+            _idle.Add(ScriptHostProcess.StartAsync().GetAwaiter().GetResult());
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine(ex.Message); // a script-block job tries again, and fails with this
         }
     }
 

@@ -18,6 +18,9 @@ internal static class ScriptHostLauncher
         ("POWERSHELL_TELEMETRY_OPTOUT", "1"),
     };
 
+    /// <summary>The pwsh to start; tests hosted outside pwsh point it at one.</summary>
+    internal static Func<(string FileName, string[] Prefix)> PwshCommand { get; set; } = WorkerLauncher.PwshCommand;
+
     private static readonly BlockingCollection<(ProcessStartInfo Info, TaskCompletionSource<Process> Started)> Requests = new();
     private static readonly Lazy<Thread> Starter = new(() =>
     {
@@ -54,7 +57,7 @@ internal static class ScriptHostLauncher
         var assembly = typeof(ScriptHostServer).Assembly.Location;
         var command = $"Import-Module -Name '{assembly.Replace("'", "''")}'; " +
             $"exit [{typeof(ScriptHostServer).FullName}]::Serve({Environment.ProcessId})";
-        var (pwsh, prefix) = WorkerLauncher.PwshCommand();
+        var (pwsh, prefix) = PwshCommand();
         var info = new ProcessStartInfo(pwsh)
         {
             UseShellExecute = false,

@@ -33,6 +33,8 @@ internal sealed class ScriptHostProcess : IDisposable
 
     public bool Usable => !_spent;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Starts a host and waits until it is warm.</summary>
     public static async Task<ScriptHostProcess> StartAsync()
     {

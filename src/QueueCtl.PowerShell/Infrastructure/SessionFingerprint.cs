@@ -7,7 +7,8 @@ namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
 /// A cheap fingerprint of a runspace's global scope: its variables (preferences and $PSDefaultParameterValues
-/// included), functions, aliases, and the modules loaded from outside $PSHOME. Two equal fingerprints mean no job
+/// included), functions, aliases, and the modules loaded from outside $PSHOME. What PowerShell's own modules (under
+/// $PSHOME) bring is left out: a job's first Set-Location or ConvertTo-Json loads one, and it is not the job's doing. Two equal fingerprints mean no job
 /// added, removed or re-assigned any of them (by identity: a variable given a new value, a function redefined). The
 /// variables every run changes ($?, $Error, the host loop's own) are left out; $Error is emptied instead. PowerShell
 /// has no public view of one scope's tables, so they are read through its internal SessionStateInternal, once per run,
@@ -20,7 +21,7 @@ internal sealed class SessionFingerprint
     private static readonly HashSet<string> Volatile = new(StringComparer.OrdinalIgnoreCase)
     {
         "?", "^", "$", "_", "PSItem", "args", "input", "this", "foreach", "switch", "Error", "StackTrace", "LASTEXITCODE",
-        "Matches", "PWD", "MyInvocation", "PSCmdlet", "PSBoundParameters", "QueueJob",
+        "Matches", "PWD", "MyInvocation", "PSCmdlet", "PSBoundParameters", "PSCommandPath", "PSScriptRoot", "QueueJob",
     };
 
     private static readonly string PSHome = Path.GetDirectoryName(typeof(PSObject).Assembly.Location)! + Path.DirectorySeparatorChar;
@@ -55,12 +56,14 @@ internal sealed class SessionFingerprint
         }
         foreach (var (name, function) in (IDictionary<string, FunctionInfo>)_functions.GetValue(_global)!)
         {
+            if (FromPSHome(function)) continue;
             hash.Add(name, StringComparer.OrdinalIgnoreCase);
             hash.Add(RuntimeHelpers.GetHashCode(function));
             hash.Add(RuntimeHelpers.GetHashCode(function.ScriptBlock));
         }
         foreach (var alias in (IEnumerable<AliasInfo>)_aliases.GetValue(_global)!)
         {
+            if (FromPSHome(alias)) continue;
             hash.Add(RuntimeHelpers.GetHashCode(alias));
             hash.Add(alias.Definition);
         }
@@ -68,6 +71,10 @@ internal sealed class SessionFingerprint
             if (path is string p && !p.StartsWith(PSHome, StringComparison.OrdinalIgnoreCase)) hash.Add(p);
         return hash.ToHashCode();
     }
+
+    /// <summary>Exported by a module of PowerShell's own, which a job's command may load on first use.</summary>
+    private static bool FromPSHome(CommandInfo command) =>
+        command.Module?.Path is { } path && path.StartsWith(PSHome, StringComparison.OrdinalIgnoreCase);
 
     private static PropertyInfo Property(Type type, string name) =>
         type.GetProperty(name, Internal) ?? throw new MissingMemberException(type.FullName, name);
