@@ -16,44 +16,35 @@ internal enum ScriptEnd : byte { Completed, Threw, Exited, Stopped, Unrunnable, 
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class ScriptRequest
 {
-    private readonly ScriptOutput _records;
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    internal ScriptRequest(ScriptBlock script, object?[] arguments, string? location, PSObject info, ScriptOutput records)
+    internal ScriptRequest(ScriptBlock script, object?[] arguments, string location, PSObject info, ScriptOutput records)
     {
         Script = script;
         Arguments = arguments;
         Location = location;
         Info = info;
-        _records = records;
+        Records = records;
     }
 
     public ScriptBlock Script { get; }
     public object?[] Arguments { get; }
-    public string? Location { get; }
+    public string Location { get; }
     public PSObject Info { get; }
 
-    internal Task Completion => _done.Task;
-    internal ScriptEnd End { get; private set; }
+    internal ScriptOutput Records { get; }
+    internal ScriptEnd? End { get; private set; }
     internal string? TerminatingError { get; private set; }
-
-    /// <summary>Tidies the global scope after the run and returns its fingerprint; called on the loop's thread.</summary>
-    internal Func<long>? Settle { get; set; }
-
-    /// <summary>The global scope's fingerprint after the run; null when it could not be taken.</summary>
-    internal long? Fingerprint { get; private set; }
 
     /// <summary>Takes one record of the run's merged streams (*&gt;&amp;1) and files it by stream.</summary>
     public void Accept(object? item)
     {
         switch (item is PSObject pso ? pso.BaseObject : item)
         {
-            case ErrorRecord error: _records.AddError(error); break;
-            case WarningRecord warning: _records.AddMessage(ScriptOutput.WarningStream, warning.Message); break;
-            case InformationRecord information: _records.AddMessage(ScriptOutput.InformationStream, information.MessageData?.ToString() ?? ""); break;
-            case VerboseRecord verbose: _records.AddMessage(ScriptOutput.VerboseStream, verbose.Message); break;
+            case ErrorRecord error: Records.AddError(error); break;
+            case WarningRecord warning: Records.AddMessage(ScriptOutput.WarningStream, warning.Message); break;
+            case InformationRecord information: Records.AddMessage(ScriptOutput.InformationStream, information.MessageData?.ToString() ?? ""); break;
+            case VerboseRecord verbose: Records.AddMessage(ScriptOutput.VerboseStream, verbose.Message); break;
             case DebugRecord: break;
-            default: _records.AddOutput(PSObject.AsPSObject(item ?? string.Empty)); break;
+            default: Records.AddOutput(PSObject.AsPSObject(item ?? string.Empty)); break;
         }
     }
 
@@ -62,14 +53,9 @@ public sealed class ScriptRequest
     {
         if (error is PSObject pso) error = pso.BaseObject;
         if (error is ErrorRecord record) TerminatingError = ScriptOutput.Describe(record);
-        EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw, Settle?.Invoke());
+        EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw);
     }
 
-    internal void EndAs(ScriptEnd end, long? fingerprint)
-    {
-        if (_done.Task.IsCompleted) return;
-        End = end;
-        Fingerprint = fingerprint;
-        _done.TrySetResult();
-    }
+    /// <summary>Records how the run ended, unless it already has.</summary>
+    internal void EndAs(ScriptEnd end) => End ??= end;
 }

@@ -5,10 +5,11 @@ using System.Reflection;
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// The script host's side of a run: runs each job in its <see cref="ScriptRunspace"/>, then puts the host back in the
-/// state it started in. Environment variables and the current directory are restored; a global scope the job changed
-/// (<see cref="SessionFingerprint"/>) means a new runspace; an assembly the job loaded (Add-Type, a PowerShell class)
-/// cannot be unloaded, so the host retires and the worker starts a new one. Every job starts from the same state.
+/// The script host's side of the runs, all on its main thread: takes each job the reader thread posts, runs it in the
+/// <see cref="ScriptRunspace"/> loop, answers, and puts the host back in the state it started in. Environment
+/// variables and the current directory are restored; a global scope the job changed (<see cref="SessionFingerprint"/>)
+/// means a new runspace; an assembly the job loaded (Add-Type, a PowerShell class) cannot be unloaded, so the host
+/// retires and the worker starts a new one. Every job starts from the same state.
 /// </summary>
 internal sealed class ScriptSession : IDisposable
 {
@@ -19,61 +20,153 @@ internal sealed class ScriptSession : IDisposable
         Path.GetDirectoryName(typeof(ScriptSession).Assembly.Location)! + Path.DirectorySeparatorChar,
     };
 
+    private readonly Stream _output;
     private readonly ProcessStateSnapshot _state = new();
-    private ScriptRunspace _runspace = null!;
+    private readonly ScriptChannel _channel;
+    private readonly Queue<(ScriptRunRequest Job, long Number)> _posted = new();
+    private ScriptRunspace _runspace;
+    private ScriptRequest? _current;
+    private long _running, _lastPosted, _stopFor; // job numbers: 0 is none
     private long? _clean;
+    private bool _replace, _retire;
     private volatile string? _foreignAssembly;
 
-    public ScriptSession()
+    public ScriptSession(Stream output)
     {
+        _output = output;
+        _channel = new ScriptChannel(Take);
+        _runspace = new ScriptRunspace();
         AppDomain.CurrentDomain.AssemblyLoad += (_, e) => _foreignAssembly ??= Foreign(e.LoadedAssembly);
-        NewRunspace();
-        _foreignAssembly = null; // only what jobs load counts
     }
 
-    public ScriptRunReply Run(ScriptRunRequest job, CancellationToken cancel)
+    /// <summary>From the reader thread: a job to run.</summary>
+    public void Post(ScriptRunRequest job)
     {
-        var records = new ScriptOutput(job.OutputLimit);
-        ScriptRequest request;
-        try
+        lock (_posted)
         {
-            request = new ScriptRequest(_runspace.Compile(job.Script), Arguments(job.Arguments), job.Location ?? _state.Directory,
-                JobInfo(job), records);
+            _posted.Enqueue((job, ++_lastPosted));
+            Monitor.Pulse(_posted);
         }
-        catch (Exception ex) when (ex is ParseException or RuntimeException)
-        {
-            return new ScriptRunReply(ScriptEnd.Unrunnable, ex.Message, "", 0, 0, null, false);
-        }
-        var end = _runspace.RunAsync(request, Timeout.InfiniteTimeSpan, cancel).GetAwaiter().GetResult();
-        var retiring = Tidy(request);
-        return new ScriptRunReply(end, request.TerminatingError, records.ToJson(), records.Dropped, records.ErrorCount,
-            records.FirstError, retiring);
     }
 
-    /// <summary>Restores the clean state after a run; true when only a new host process can (the host then retires).</summary>
-    private bool Tidy(ScriptRequest request)
+    /// <summary>From the reader thread: stop the latest job posted (running, or about to).</summary>
+    public void Stop()
     {
+        lock (_posted)
+        {
+            _stopFor = _lastPosted;
+            if (_running != _stopFor) return;
+        }
+        _runspace.Stop();
+    }
+
+    /// <summary>Serves runs on this thread until the host retires.</summary>
+    public void Serve()
+    {
+        Warm();
+        _foreignAssembly = null; // loaded by the host's own start
+        ScriptFrames.Write(_output, ScriptFrames.Ready);
+        while (!_retire)
+        {
+            _runspace.RunLoop(_channel);
+            // exit or a stop ended the loop during a run, or Take ended it for a new runspace.
+            if (_current is { } unfinished) Complete(unfinished, StopRequested() ? ScriptEnd.Stopped : ScriptEnd.Exited);
+            if (_replace && !_retire)
+            {
+                _runspace.Dispose();
+                _runspace = new ScriptRunspace();
+                Warm();
+            }
+        }
+    }
+
+    /// <summary>Runs an empty job, so the loop's code paths are compiled; the global scope after it is the clean one.</summary>
+    private void Warm()
+    {
+        _replace = false;
+        var warmed = false;
+        _runspace.RunLoop(new ScriptChannel(() =>
+        {
+            if (warmed)
+            {
+                _clean = _runspace.Fingerprint.Take();
+                _state.Restore();
+                return null;
+            }
+            warmed = true;
+            return Start(new ScriptRunRequest("", null, null, "", 0, 0, "", null, 0));
+        }));
+    }
+
+    /// <summary>Called by the loop: answers the run that just ended, then waits for the next one.</summary>
+    private ScriptRequest? Take()
+    {
+        if (_current is { } done)
+        {
+            Complete(done, ScriptEnd.Completed);
+            if (_replace || _retire) return null;
+        }
+        while (true)
+        {
+            var (job, number) = Next();
+            lock (_posted)
+            {
+                if (_stopFor == number)
+                {
+                    Answer(new ScriptRunReply(ScriptEnd.Stopped, null, "", 0, 0, null, false));
+                    continue;
+                }
+                _running = number;
+            }
+            try
+            {
+                return _current = Start(job);
+            }
+            catch (Exception ex) when (ex is ParseException or RuntimeException)
+            {
+                lock (_posted) _running = 0;
+                Answer(new ScriptRunReply(ScriptEnd.Unrunnable, ex.Message, "", 0, 0, null, false));
+            }
+        }
+    }
+
+    private (ScriptRunRequest Job, long Number) Next()
+    {
+        lock (_posted)
+        {
+            while (_posted.Count == 0) Monitor.Wait(_posted);
+            return _posted.Dequeue();
+        }
+    }
+
+    private ScriptRequest Start(ScriptRunRequest job) =>
+        new(_runspace.Compile(job.Script), Arguments(job.Arguments), job.Location ?? _state.Directory, JobInfo(job),
+            new ScriptOutput(job.OutputLimit));
+
+    /// <summary>Answers a run and restores the clean state; marks the runspace for replacement or the host to retire.</summary>
+    private void Complete(ScriptRequest request, ScriptEnd end)
+    {
+        _current = null;
+        lock (_posted) _running = 0;
+        request.EndAs(end);
+        var dirty = _runspace.Fingerprint.Take() != _clean;
         _state.Restore();
         if (_foreignAssembly is { } assembly)
         {
             Console.Error.WriteLine($"The job loaded the assembly '{assembly}', which cannot be unloaded: this script host retires.");
-            return true;
+            _retire = true;
         }
-        if (_runspace.Broken) return true;
-        if (request.Fingerprint is { } fingerprint && fingerprint == _clean) return false;
-        _runspace.Dispose();
-        NewRunspace();
-        return false;
+        _replace |= dirty;
+        var records = request.Records;
+        Answer(new ScriptRunReply(request.End!.Value, request.TerminatingError, records.ToJson(), records.Dropped,
+            records.ErrorCount, records.FirstError, _retire));
     }
 
-    /// <summary>A fresh runspace, run once empty so its code paths are compiled; its global scope then is the clean one.</summary>
-    private void NewRunspace()
+    private void Answer(ScriptRunReply reply) => ScriptFrames.Write(_output, ScriptFrames.Done, reply.WriteTo);
+
+    private bool StopRequested()
     {
-        _runspace = new ScriptRunspace();
-        var warm = new ScriptRequest(_runspace.Compile(""), Array.Empty<object?>(), _state.Directory, new PSObject(), new ScriptOutput(0));
-        _runspace.RunAsync(warm, TimeSpan.FromMinutes(1), CancellationToken.None).GetAwaiter().GetResult();
-        _clean = warm.Fingerprint;
-        _state.Restore();
+        lock (_posted) return _running != 0 && _stopFor == _running;
     }
 
     private static string? Foreign(Assembly assembly)
