@@ -31,10 +31,23 @@ internal sealed class ProcessStateSnapshot
             }
         if (Environment.CurrentDirectory != Directory)
         {
-            Environment.CurrentDirectory = Directory;
+            EnterDirectory(Directory);
             changed = true;
         }
         return changed;
+    }
+
+    /// <summary>Makes <paramref name="path"/> the current directory, if it is there to enter.</summary>
+    public static void EnterDirectory(string path)
+    {
+        try
+        {
+            Environment.CurrentDirectory = path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Gone or not allowed: the run reports it when it tries to use it.
+        }
     }
 
     private static Dictionary<string, string> Read()

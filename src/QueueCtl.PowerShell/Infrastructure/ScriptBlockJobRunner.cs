@@ -1,11 +1,11 @@
-using System.Collections.Concurrent;
+using System.Threading.Channels;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// Runs script-block jobs in script hosts: long-lived child pwsh processes, at most one per worker slot
+/// Runs script-block jobs in script hosts: long-lived child pwsh processes, one per worker slot
 /// (<see cref="ScriptHostProcess"/>), each running jobs in a runspace of its own and restoring a clean state after
 /// each (<see cref="ScriptSession"/>). A job that kills its host ([Environment]::Exit, a stack overflow) or cannot be
 /// stopped (a hung .NET call: its host is killed) fails that run with a clear error, and the next run gets a new
@@ -15,7 +15,10 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// </summary>
 internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
 {
-    private readonly ConcurrentBag<ScriptHostProcess> _idle = new();
+    // Idle hosts, and hosts that finished starting in the background; null: a background start failed.
+    private readonly Channel<ScriptHostProcess?> _idle = Channel.CreateUnbounded<ScriptHostProcess?>();
+    private int _hosts; // idle, busy or starting
+    private int _slots = int.MaxValue;
 
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
@@ -25,7 +28,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         ScriptHostProcess host;
         try
         {
-            host = TakeIdle() ?? await ScriptHostProcess.StartAsync().ConfigureAwait(false);
+            host = await RentAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
@@ -40,21 +43,49 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         }
         finally
         {
-            if (host.Usable) _idle.Add(host);
-            else ThreadPool.QueueUserWorkItem(_ => host.Dispose());
+            if (host.Usable) _idle.Writer.TryWrite(host);
+            else Drop(host);
         }
         return Outcome(reply, execution.Timeout, cancel.IsCancellationRequested);
     }
 
-    /// <summary>An idle host that is still there (one may have been killed from outside while it waited).</summary>
-    private ScriptHostProcess? TakeIdle()
+    /// <summary>
+    /// An idle host; else a new one while there are fewer hosts than slots; else the next host another run gives back
+    /// or a background start brings. An idle host found dead (killed from outside) is dropped.
+    /// </summary>
+    private async Task<ScriptHostProcess> RentAsync()
     {
-        while (_idle.TryTake(out var host))
+        while (true)
         {
-            if (!host.HasExited) return host;
-            ThreadPool.QueueUserWorkItem(_ => host.Dispose());
+            if (!_idle.Reader.TryRead(out var host))
+            {
+                if (Interlocked.Increment(ref _hosts) <= _slots) return await StartAsync().ConfigureAwait(false);
+                Interlocked.Decrement(ref _hosts);
+                host = await _idle.Reader.ReadAsync().ConfigureAwait(false);
+            }
+            if (host is null) Interlocked.Decrement(ref _hosts);
+            else if (host.HasExited) Drop(host);
+            else return host;
         }
-        return null;
+    }
+
+    private async Task<ScriptHostProcess> StartAsync()
+    {
+        try
+        {
+            return await ScriptHostProcess.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _hosts);
+            throw;
+        }
+    }
+
+    private void Drop(ScriptHostProcess host)
+    {
+        Interlocked.Decrement(ref _hosts);
+        ThreadPool.QueueUserWorkItem(_ => host.Dispose());
     }
 
     private static RunOutcome Outcome(ScriptRunReply reply, TimeSpan timeout, bool cancelled)
@@ -82,26 +113,37 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     }
 
     /// <summary>
-    /// Starts one script host, so the first script block does not wait for a pwsh to start. More start when jobs run
-    /// side by side (up to one per slot, then kept): a worker that only runs commands pays for one host, not a slot's worth.
+    /// Starts a script host per slot, so jobs do not wait for a pwsh to start: the first before returning, the others
+    /// in the background (the worker claims jobs meanwhile; a run that finds no idle host waits for the next).
     /// </summary>
     public void Warm(int slots)
     {
-        if (slots < 1 || !_idle.IsEmpty) return;
+        _slots = Math.Max(1, slots);
+        if (Interlocked.CompareExchange(ref _hosts, 1, 0) != 0) return;
         try
         {
-            _idle.Add(ScriptHostProcess.StartAsync().GetAwaiter().GetResult());
+            _idle.Writer.TryWrite(StartAsync().GetAwaiter().GetResult());
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
             Console.Error.WriteLine(ex.Message); // a script-block job tries again, and fails with this
+            return;
+        }
+        for (var i = 1; i < _slots; i++)
+        {
+            Interlocked.Increment(ref _hosts);
+            _ = ScriptHostProcess.StartAsync().ContinueWith(
+                started => _idle.Writer.TryWrite(started.IsCompletedSuccessfully ? started.Result : null),
+                TaskScheduler.Default);
         }
     }
 
     public void Dispose()
     {
+        _idle.Writer.TryComplete();
         var hosts = new List<ScriptHostProcess>();
-        while (_idle.TryTake(out var host)) hosts.Add(host);
+        while (_idle.Reader.TryRead(out var host))
+            if (host is not null) hosts.Add(host);
         Parallel.ForEach(hosts, host => host.Dispose());
     }
 }

@@ -9,7 +9,8 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// must stop and the host does not answer within a short grace (a script stuck in a .NET call), the host is killed,
 /// the hung call with it, and the run ends HostKilled. Either way the host is spent: <see cref="Usable"/> turns false and
 /// the worker starts another. The host's stderr is copied to the worker's (its log, for a detached worker) and its
-/// last lines during a run are kept for the run's error.
+/// last lines during a run are kept for the run's error. The host's pipes do not support asynchronous reads on Unix
+/// (a read would block a thread-pool thread per slot, starving the worker's pool), so each is read by a thread of its own.
 /// </summary>
 internal sealed class ScriptHostProcess : IDisposable
 {
@@ -17,16 +18,20 @@ internal sealed class ScriptHostProcess : IDisposable
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(5);
 
     private readonly Process _process;
-    private readonly Stream _input, _output;
+    private readonly Stream _input;
     private readonly ScriptHostErrors _errors;
+    private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<ScriptRunReply?>? _reply;
     private bool _spent;
+    private volatile bool _repliesEnded;
 
     private ScriptHostProcess(Process process)
     {
         _process = process;
         _input = process.StandardInput.BaseStream;
-        _output = process.StandardOutput.BaseStream;
         _errors = new ScriptHostErrors(process);
+        var output = process.StandardOutput.BaseStream;
+        new Thread(() => ReadReplies(output)) { IsBackground = true, Name = $"QueueCtl script host {process.Id} replies" }.Start();
     }
 
     public int ProcessId => _process.Id;
@@ -39,7 +44,7 @@ internal sealed class ScriptHostProcess : IDisposable
     public static async Task<ScriptHostProcess> StartAsync()
     {
         var host = new ScriptHostProcess(await ScriptHostLauncher.StartAsync().ConfigureAwait(false));
-        if (await ScriptFrames.ReadAsync(host._output).ConfigureAwait(false) is { Kind: ScriptFrames.Ready }) return host;
+        if (await host._ready.Task.ConfigureAwait(false)) return host;
         var reason = await host.DescribeExitAsync().ConfigureAwait(false);
         host.Dispose();
         throw new InvalidOperationException($"The script host did not start: it {reason}.");
@@ -49,7 +54,10 @@ internal sealed class ScriptHostProcess : IDisposable
     public async Task<ScriptRunReply> RunAsync(ScriptRunRequest request, TimeSpan timeout, CancellationToken cancel)
     {
         _errors.StartRun();
-        var reply = ReadReplyAsync();
+        var replied = new TaskCompletionSource<ScriptRunReply?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _reply, replied);
+        if (_repliesEnded) replied.TrySetResult(null);
+        var reply = replied.Task;
         try
         {
             ScriptFrames.Write(_input, ScriptFrames.Run, request.WriteTo);
@@ -83,18 +91,23 @@ internal sealed class ScriptHostProcess : IDisposable
         return result;
     }
 
-    private async Task<ScriptRunReply?> ReadReplyAsync()
+    /// <summary>The reply thread: hands each frame to whoever waits for it; at the end of the stream, null.</summary>
+    private void ReadReplies(Stream output)
     {
         try
         {
-            return await ScriptFrames.ReadAsync(_output).ConfigureAwait(false) is { Kind: ScriptFrames.Done } frame
-                ? ScriptRunReply.ReadFrom(frame.Fields)
-                : null;
+            while (ScriptFrames.Read(output) is { } frame)
+            {
+                if (frame.Kind == ScriptFrames.Ready) _ready.TrySetResult(true);
+                else if (frame.Kind == ScriptFrames.Done) Interlocked.Exchange(ref _reply, null)?.TrySetResult(ScriptRunReply.ReadFrom(frame.Fields));
+            }
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or ObjectDisposedException)
         {
-            return null;
         }
+        _repliesEnded = true;
+        _ready.TrySetResult(false);
+        Interlocked.Exchange(ref _reply, null)?.TrySetResult(null);
     }
 
     private void TrySend(byte kind)

@@ -20,6 +20,7 @@ internal sealed class ScriptSession : IDisposable
         Path.GetDirectoryName(typeof(ScriptSession).Assembly.Location)! + Path.DirectorySeparatorChar,
     };
 
+    private const int WarmRuns = 200;
     private readonly Stream _output;
     private readonly ProcessStateSnapshot _state = new();
     private readonly ScriptChannel _channel;
@@ -63,7 +64,7 @@ internal sealed class ScriptSession : IDisposable
     /// <summary>Serves runs on this thread until the host retires.</summary>
     public void Serve()
     {
-        Warm();
+        Warm(WarmRuns);
         _foreignAssembly = null; // loaded by the host's own start
         ScriptFrames.Write(_output, ScriptFrames.Ready);
         while (!_retire)
@@ -80,20 +81,22 @@ internal sealed class ScriptSession : IDisposable
         }
     }
 
-    /// <summary>Runs an empty job, so the loop's code paths are compiled; the global scope after it is the clean one.</summary>
-    private void Warm()
+    /// <summary>
+    /// Runs empty jobs, so the loop's code paths are compiled (by PowerShell, then by the JIT's later tiers: a host's
+    /// first runs are several times slower than the rest); the global scope after them is the clean one.
+    /// </summary>
+    private void Warm(int runs = 1)
     {
         _replace = false;
-        var warmed = false;
+        var left = runs;
         _runspace.RunLoop(new ScriptChannel(() =>
         {
-            if (warmed)
+            if (left-- == 0)
             {
                 _clean = _runspace.Fingerprint.Take();
                 _state.Restore();
                 return null;
             }
-            warmed = true;
             return Start(new ScriptRunRequest("", null, null, "", 0, 0, "", null, 0));
         }));
     }
@@ -139,9 +142,15 @@ internal sealed class ScriptSession : IDisposable
         }
     }
 
-    private ScriptRequest Start(ScriptRunRequest job) =>
-        new(_runspace.Compile(job.Script), Arguments(job.Arguments), job.Location ?? _state.Directory, JobInfo(job),
+    /// <summary>The run for a job; the loop moves $PWD there, and the process's current directory goes along.</summary>
+    private ScriptRequest Start(ScriptRunRequest job)
+    {
+        var location = job.Location ?? _state.Directory;
+        var request = new ScriptRequest(_runspace.Compile(job.Script), Arguments(job.Arguments), location, JobInfo(job),
             new ScriptOutput(job.OutputLimit));
+        ProcessStateSnapshot.EnterDirectory(location);
+        return request;
+    }
 
     /// <summary>Answers a run and restores the clean state; marks the runspace for replacement or the host to retire.</summary>
     private void Complete(ScriptRequest request, ScriptEnd end)
