@@ -5,7 +5,7 @@ using QueueCtl.Jobs;
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// Runs script-block jobs in script hosts: long-lived child pwsh processes, one per worker slot
+/// Runs script-block jobs in script hosts: long-lived child pwsh processes, at most one per worker slot
 /// (<see cref="ScriptHostProcess"/>), each running jobs in a runspace of its own and restoring a clean state after
 /// each (<see cref="ScriptSession"/>). A job that kills its host ([Environment]::Exit, a stack overflow) or cannot be
 /// stopped (a hung .NET call: its host is killed) fails that run with a clear error, and the next run gets a new
@@ -15,8 +15,7 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// </summary>
 internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
 {
-    // Idle hosts, and hosts that finished starting in the background; null: a background start failed.
-    private readonly Channel<ScriptHostProcess?> _idle = Channel.CreateUnbounded<ScriptHostProcess?>();
+    private readonly Channel<ScriptHostProcess> _idle = Channel.CreateUnbounded<ScriptHostProcess>();
     private int _hosts; // idle, busy or starting
     private int _slots = int.MaxValue;
 
@@ -50,8 +49,8 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     }
 
     /// <summary>
-    /// An idle host; else a new one while there are fewer hosts than slots; else the next host another run gives back
-    /// or a background start brings. An idle host found dead (killed from outside) is dropped.
+    /// An idle host; else a new one while there are fewer hosts than slots; else the next host another run gives back.
+    /// An idle host found dead (killed from outside) is dropped.
     /// </summary>
     private async Task<ScriptHostProcess> RentAsync()
     {
@@ -63,8 +62,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
                 Interlocked.Decrement(ref _hosts);
                 host = await _idle.Reader.ReadAsync().ConfigureAwait(false);
             }
-            if (host is null) Interlocked.Decrement(ref _hosts);
-            else if (host.HasExited) Drop(host);
+            if (host.HasExited) Drop(host);
             else return host;
         }
     }
@@ -113,8 +111,9 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     }
 
     /// <summary>
-    /// Starts a script host per slot, so jobs do not wait for a pwsh to start: the first before returning, the others
-    /// in the background (the worker claims jobs meanwhile; a run that finds no idle host waits for the next).
+    /// Starts one script host, so the first script block does not wait for a pwsh to start. The others start when
+    /// script blocks run side by side, up to one per slot: a host costs about a second of CPU to start and some 100 MB,
+    /// which a worker that runs only commands should not pay for every slot.
     /// </summary>
     public void Warm(int slots)
     {
@@ -122,19 +121,12 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         if (Interlocked.CompareExchange(ref _hosts, 1, 0) != 0) return;
         try
         {
-            _idle.Writer.TryWrite(StartAsync().GetAwaiter().GetResult());
+            _idle.Writer.TryWrite(ScriptHostProcess.StartAsync().GetAwaiter().GetResult());
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
+            Interlocked.Decrement(ref _hosts);
             Console.Error.WriteLine(ex.Message); // a script-block job tries again, and fails with this
-            return;
-        }
-        for (var i = 1; i < _slots; i++)
-        {
-            Interlocked.Increment(ref _hosts);
-            _ = ScriptHostProcess.StartAsync().ContinueWith(
-                started => _idle.Writer.TryWrite(started.IsCompletedSuccessfully ? started.Result : null),
-                TaskScheduler.Default);
         }
     }
 
@@ -142,8 +134,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     {
         _idle.Writer.TryComplete();
         var hosts = new List<ScriptHostProcess>();
-        while (_idle.Reader.TryRead(out var host))
-            if (host is not null) hosts.Add(host);
+        while (_idle.Reader.TryRead(out var host)) hosts.Add(host);
         Parallel.ForEach(hosts, host => host.Dispose());
     }
 }
