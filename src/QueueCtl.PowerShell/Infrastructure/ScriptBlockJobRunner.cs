@@ -1,101 +1,140 @@
-using System.Collections;
-using System.Collections.Concurrent;
-using System.Management.Automation;
-using System.Management.Automation.Runspaces;
+using System.Threading.Channels;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
 /// <summary>
-/// Runs script-block jobs in PowerShell runspaces inside the worker process. Starting a PowerShell pipeline costs more
-/// than half a millisecond, so each pooled runspace runs one long-lived pipeline, a small host loop
-/// (<see cref="ScriptHost"/>), that takes jobs from a channel and invokes each in a new child scope: the variables,
-/// functions and preferences a job sets vanish with it. After a failed or stopped run the runspace is reset
-/// (ResetRunspaceState), global scope included; otherwise changes a job makes to the global scope ($global: variables,
-/// imported modules) stay for the next job in that runspace. A run fails when the script throws a terminating error or
-/// writes anything to its error stream (exit just ends it, as in Start-Job); output objects are kept as CliXml, with errors, warnings and information, for
-/// Receive-QueueJob. The job's details are in $QueueJob.
+/// Runs script-block jobs in script hosts: long-lived child pwsh processes, at most one per worker slot
+/// (<see cref="ScriptHostProcess"/>), each running jobs in a runspace of its own and restoring a clean state after
+/// each (<see cref="ScriptSession"/>). A job that kills its host ([Environment]::Exit, a stack overflow) or cannot be
+/// stopped (a hung .NET call: its host is killed) fails that run with a clear error, and the next run gets a new
+/// host; the worker is never harmed. A run fails when the script throws a terminating error or writes anything to its
+/// error stream (exit just ends it, as in Start-Job); output objects are kept as CliXml, with errors, warnings and
+/// information, for Receive-QueueJob. The job's details are in $QueueJob.
 /// </summary>
 internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
 {
-    private readonly ConcurrentBag<ScriptHost> _idle = new();
+    private readonly Channel<ScriptHostProcess> _idle = Channel.CreateUnbounded<ScriptHostProcess>();
+    private int _hosts; // idle, busy or starting
+    private int _slots = int.MaxValue;
 
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
         var job = execution.Job;
         if (job.WorkingDirectory is { } wd && !Directory.Exists(wd))
             return RunOutcome.Failure($"The working directory '{wd}' does not exist on {Environment.MachineName}.");
-        var records = new ScriptOutput(execution.OutputLimit);
-        CapturedOutput Output() => new(OutputFormat.CliXml, records.ToJson(), "", records.Dropped, 0);
-        var host = _idle.TryTake(out var idle) ? idle : new ScriptHost();
-        var healthy = false;
+        ScriptHostProcess host;
         try
         {
-            var request = new ScriptRequest(host.Compile(job.Command), Arguments(job.Arguments), job.WorkingDirectory,
-                JobInfo(execution), records);
-            var ended = await host.RunAsync(request, execution.Timeout, cancel).ConfigureAwait(false);
-            switch (ended)
-            {
-                case ScriptEnd.Stopped when cancel.IsCancellationRequested:
-                    return RunOutcome.Cancel("The run was stopped.", Output());
-                case ScriptEnd.Stopped:
-                    return RunOutcome.Failure($"Timed out after {Durations.Describe(execution.Timeout)}; the script was stopped.", null, Output());
-                case ScriptEnd.Threw:
-                    return RunOutcome.Failure($"The script threw: {request.TerminatingError}", null, Output());
-            }
-            // 'exit' ends the run like the end of the script; as with Start-Job, its code is not observed.
-            if (records.ErrorCount > 0)
-                return RunOutcome.Failure($"The script wrote {records.ErrorCount} error(s); the first: {records.FirstError}", null, Output());
-            healthy = true;
-            return RunOutcome.Success(0, Output());
+            host = await RentAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ParseException or RuntimeException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
-            return RunOutcome.Failure($"The script could not be run: {ex.Message}", null, Output());
+            return RunOutcome.Failure($"The script could not be run: {ex.Message}");
+        }
+        var request = new ScriptRunRequest(job.Command, job.Arguments, job.WorkingDirectory, job.Id, job.Attempts, job.Runs,
+            execution.WorkerId, job.Database, execution.OutputLimit);
+        ScriptRunReply reply;
+        try
+        {
+            reply = await host.RunAsync(request, execution.Timeout, cancel).ConfigureAwait(false);
         }
         finally
         {
-            if (healthy || host.TryReset()) _idle.Add(host);
-            else ThreadPool.QueueUserWorkItem(_ => host.Dispose());
+            if (host.Usable) _idle.Writer.TryWrite(host);
+            else Drop(host);
+        }
+        return Outcome(reply, execution.Timeout, cancel.IsCancellationRequested);
+    }
+
+    /// <summary>
+    /// An idle host; else a new one while there are fewer hosts than slots; else the next host another run gives back.
+    /// An idle host found dead (killed from outside) is dropped.
+    /// </summary>
+    private async Task<ScriptHostProcess> RentAsync()
+    {
+        while (true)
+        {
+            if (!_idle.Reader.TryRead(out var host))
+            {
+                if (Interlocked.Increment(ref _hosts) <= _slots) return await StartAsync().ConfigureAwait(false);
+                Interlocked.Decrement(ref _hosts);
+                host = await _idle.Reader.ReadAsync().ConfigureAwait(false);
+            }
+            if (host.HasExited) Drop(host);
+            else return host;
         }
     }
 
-    /// <summary>Opens a runspace per slot, in parallel, and runs an empty script in each so its code paths are compiled.</summary>
+    private async Task<ScriptHostProcess> StartAsync()
+    {
+        try
+        {
+            return await ScriptHostProcess.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _hosts);
+            throw;
+        }
+    }
+
+    private void Drop(ScriptHostProcess host)
+    {
+        Interlocked.Decrement(ref _hosts);
+        ThreadPool.QueueUserWorkItem(_ => host.Dispose());
+    }
+
+    private static RunOutcome Outcome(ScriptRunReply reply, TimeSpan timeout, bool cancelled)
+    {
+        var output = new CapturedOutput(OutputFormat.CliXml, reply.Records, "", reply.Dropped, 0);
+        switch (reply.End)
+        {
+            case ScriptEnd.Stopped or ScriptEnd.HostKilled when cancelled:
+                return RunOutcome.Cancel("The run was stopped.", output);
+            case ScriptEnd.Stopped:
+                return RunOutcome.Failure($"Timed out after {Durations.Describe(timeout)}; the script was stopped.", null, output);
+            case ScriptEnd.HostKilled:
+                return RunOutcome.Failure($"Timed out after {Durations.Describe(timeout)}; {reply.Message}.", null, output);
+            case ScriptEnd.HostExited:
+                return RunOutcome.Failure(reply.Message!, null, output);
+            case ScriptEnd.Unrunnable:
+                return RunOutcome.Failure($"The script could not be run: {reply.Message}", null, output);
+            case ScriptEnd.Threw:
+                return RunOutcome.Failure($"The script threw: {reply.Message}", null, output);
+        }
+        // 'exit' ends the run like the end of the script; as with Start-Job, its code is not observed.
+        if (reply.ErrorCount > 0)
+            return RunOutcome.Failure($"The script wrote {reply.ErrorCount} error(s); the first: {reply.FirstError}", null, output);
+        return RunOutcome.Success(0, output);
+    }
+
+    /// <summary>
+    /// Starts one script host, so the first script block does not wait for a pwsh to start. The others start when
+    /// script blocks run side by side, up to one per slot: a host costs about a second of CPU to start and some 100 MB,
+    /// which a worker that runs only commands should not pay for every slot.
+    /// </summary>
     public void Warm(int slots)
     {
-        var hosts = new ScriptHost[Math.Max(0, slots - _idle.Count)];
-        Parallel.For(0, hosts.Length, i =>
+        _slots = Math.Max(1, slots);
+        if (Interlocked.CompareExchange(ref _hosts, 1, 0) != 0) return;
+        try
         {
-            hosts[i] = new ScriptHost();
-            var request = new ScriptRequest(hosts[i].Compile(""), Array.Empty<object?>(), null, new PSObject(), new ScriptOutput(0));
-            hosts[i].RunAsync(request, TimeSpan.FromMinutes(1), CancellationToken.None).GetAwaiter().GetResult();
-        });
-        foreach (var host in hosts) _idle.Add(host);
-    }
-
-    private static PSObject JobInfo(JobExecution execution)
-    {
-        var job = execution.Job;
-        var info = new PSObject();
-        info.Properties.Add(new PSNoteProperty("Id", job.Id));
-        info.Properties.Add(new PSNoteProperty("Attempt", job.Attempts));
-        info.Properties.Add(new PSNoteProperty("Run", job.Runs));
-        info.Properties.Add(new PSNoteProperty("WorkerId", execution.WorkerId));
-        info.Properties.Add(new PSNoteProperty("Database", job.Database));
-        return info;
-    }
-
-    private static object?[] Arguments(string? serialized)
-    {
-        if (serialized is null) return Array.Empty<object?>();
-        var value = PSSerializer.Deserialize(serialized);
-        var inner = value is PSObject pso ? pso.BaseObject : value;
-        return inner is IList list ? list.Cast<object?>().ToArray() : new[] { value };
+            _idle.Writer.TryWrite(ScriptHostProcess.StartAsync().GetAwaiter().GetResult());
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            Interlocked.Decrement(ref _hosts);
+            Console.Error.WriteLine(ex.Message); // a script-block job tries again, and fails with this
+        }
     }
 
     public void Dispose()
     {
-        while (_idle.TryTake(out var host)) host.Dispose();
+        _idle.Writer.TryComplete();
+        var hosts = new List<ScriptHostProcess>();
+        while (_idle.Reader.TryRead(out var host)) hosts.Add(host);
+        Parallel.ForEach(hosts, host => host.Dispose());
     }
 }

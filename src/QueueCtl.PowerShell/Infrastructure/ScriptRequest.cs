@@ -3,35 +3,35 @@ using System.Management.Automation;
 
 namespace QueueCtl.PowerShell.Infrastructure;
 
-/// <summary>How a script-block run ended inside its host loop.</summary>
-internal enum ScriptEnd { Completed, Threw, Exited, Stopped }
+/// <summary>
+/// How a script-block run ended: inside the runspace loop (Completed to Stopped), before it started (Unrunnable), or
+/// with its script host (HostExited: the process ended during the run; HostKilled: it was killed to stop the run).
+/// </summary>
+internal enum ScriptEnd : byte { Completed, Threw, Exited, Stopped, Unrunnable, HostExited, HostKilled }
 
 /// <summary>
-/// One script-block run handed to a <see cref="ScriptHost"/> loop. Public only because the loop, which is PowerShell
+/// One script-block run handed to a <see cref="ScriptRunspace"/> loop. Public only because the loop, which is PowerShell
 /// code, calls its members; it is not part of QueueCtl's interface.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class ScriptRequest
 {
-    private readonly ScriptOutput _records;
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    internal ScriptRequest(ScriptBlock script, object?[] arguments, string? location, PSObject info, ScriptOutput records)
+    internal ScriptRequest(ScriptBlock script, object?[] arguments, string location, PSObject info, ScriptOutput records)
     {
         Script = script;
         Arguments = arguments;
         Location = location;
         Info = info;
-        _records = records;
+        Records = records;
     }
 
     public ScriptBlock Script { get; }
     public object?[] Arguments { get; }
-    public string? Location { get; }
+    public string Location { get; }
     public PSObject Info { get; }
 
-    internal Task Completion => _done.Task;
-    internal ScriptEnd End { get; private set; }
+    internal ScriptOutput Records { get; }
+    internal ScriptEnd? End { get; private set; }
     internal string? TerminatingError { get; private set; }
 
     /// <summary>Takes one record of the run's merged streams (*&gt;&amp;1) and files it by stream.</summary>
@@ -39,12 +39,12 @@ public sealed class ScriptRequest
     {
         switch (item is PSObject pso ? pso.BaseObject : item)
         {
-            case ErrorRecord error: _records.AddError(error); break;
-            case WarningRecord warning: _records.AddMessage(ScriptOutput.WarningStream, warning.Message); break;
-            case InformationRecord information: _records.AddMessage(ScriptOutput.InformationStream, information.MessageData?.ToString() ?? ""); break;
-            case VerboseRecord verbose: _records.AddMessage(ScriptOutput.VerboseStream, verbose.Message); break;
+            case ErrorRecord error: Records.AddError(error); break;
+            case WarningRecord warning: Records.AddMessage(ScriptOutput.WarningStream, warning.Message); break;
+            case InformationRecord information: Records.AddMessage(ScriptOutput.InformationStream, information.MessageData?.ToString() ?? ""); break;
+            case VerboseRecord verbose: Records.AddMessage(ScriptOutput.VerboseStream, verbose.Message); break;
             case DebugRecord: break;
-            default: _records.AddOutput(PSObject.AsPSObject(item ?? string.Empty)); break;
+            default: Records.AddOutput(PSObject.AsPSObject(item ?? string.Empty)); break;
         }
     }
 
@@ -56,10 +56,6 @@ public sealed class ScriptRequest
         EndAs(error is null ? ScriptEnd.Completed : ScriptEnd.Threw);
     }
 
-    internal void EndAs(ScriptEnd end)
-    {
-        if (_done.Task.IsCompleted) return;
-        End = end;
-        _done.TrySetResult();
-    }
+    /// <summary>Records how the run ended, unless it already has.</summary>
+    internal void EndAs(ScriptEnd end) => End ??= end;
 }

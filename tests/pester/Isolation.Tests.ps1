@@ -1,0 +1,75 @@
+# Script-block jobs run in script-host processes: each job starts from the same clean state, and a job that kills or
+# hangs its host fails that run without harming the worker (issue 8, items 4 and 5).
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $db = New-TestQueue
+    Set-QueueConfig -BackoffMax 0
+    $worker = Start-QueueWorker -Concurrency 1
+    Wait-Until { (Get-QueueWorker $worker.Id).State -eq 'Running' } -Because 'the worker to start'
+}
+AfterAll {
+    Stop-QueueWorker -All -Force -ErrorAction SilentlyContinue
+    Remove-TestQueue $db
+}
+
+Describe 'Script-block isolation' {
+    It 'starts every job from the same clean state, whatever the job before it changed' {
+        New-QueueJob -Id before -ScriptBlock { [Environment]::CurrentDirectory } | Wait-QueueJob -Timeout 30 | Out-Null
+        $dirty = New-QueueJob -Id dirty -ScriptBlock {
+            $global:x = 'leaked'
+            function global:Get-Leak { 'leaked' }
+            Set-Alias Write-Output Write-Verbose -Scope Global
+            $global:ErrorActionPreference = 'SilentlyContinue'
+            $PSDefaultParameterValues['*:WhatIf'] = $true
+            $env:QUEUECTL_LEAK = 'leaked'
+            [Environment]::CurrentDirectory = [IO.Path]::GetTempPath()
+        } | Wait-QueueJob -Timeout 30
+        $dirty.State | Should -Be 'Completed'
+        New-QueueJob -Id clean -ScriptBlock {
+            "x=[$global:x] function=[$(Get-Command Get-Leak -ErrorAction Ignore)] alias=[$((Get-Alias Write-Output -ErrorAction Ignore).Definition)]"
+            "eap=[$ErrorActionPreference] defaults=[$($PSDefaultParameterValues.Keys)] env=[$env:QUEUECTL_LEAK]"
+            [Environment]::CurrentDirectory
+        } | Wait-QueueJob -Timeout 30 | Out-Null
+        $seen = Receive-QueueJob clean
+        $seen[0] | Should -Be 'x=[] function=[] alias=[]'
+        $seen[1] | Should -Be 'eap=[Continue] defaults=[] env=[]'
+        $seen[2] | Should -Be (Receive-QueueJob before)
+        (New-QueueJob -Id loud -ScriptBlock { Write-Error 'still an error' } -MaxRetries 0 | Wait-QueueJob -Timeout 30).State | Should -Be 'Dead'
+        New-QueueJob -Id shell -Command 'echo "leak=[$QUEUECTL_LEAK]"' | Wait-QueueJob -Timeout 30 | Out-Null
+        Receive-QueueJob shell | Should -Be 'leak=[]'
+    }
+
+    It 'does not let a type a job added reach the next job' {
+        New-QueueJob -Id adds-type -ScriptBlock { Add-Type -TypeDefinition 'public static class QueueCtlIsolationProbe { public static int Value = 1; }' } |
+            Wait-QueueJob -Timeout 60 | Select-Object -ExpandProperty State | Should -Be 'Completed'
+        New-QueueJob -Id looks-for-type -ScriptBlock { "type=[$('QueueCtlIsolationProbe' -as [type])]" } | Wait-QueueJob -Timeout 30 | Out-Null
+        Receive-QueueJob looks-for-type | Should -Be 'type=[]'
+    }
+
+    It 'fails a run that exits its host, takes the job to Dead with that reason, and keeps the worker serving' {
+        $job = New-QueueJob -Id exits-host -ScriptBlock { [Environment]::Exit(3) } -MaxRetries 1 | Wait-QueueJob -Timeout 60
+        $job.State | Should -Be 'Dead'
+        $job.Attempts | Should -Be 2
+        $job.LastError | Should -Match '^The script host \(process \d+\) exited with code 3 while running the job'
+        (Get-QueueWorker $worker.Id).State | Should -Be 'Running'
+        Get-Process -Id $worker.ProcessId -ErrorAction Ignore | Should -Not -BeNullOrEmpty
+        (New-QueueJob -Id after-exit -ScriptBlock { 'served' } | Wait-QueueJob -Timeout 30).State | Should -Be 'Completed'
+        Receive-QueueJob after-exit | Should -Be 'served'
+    }
+
+    It 'kills a host stuck in a .NET call at the timeout, before the retry runs' {
+        $pidFile = Join-Path (Split-Path $db) 'stuck.pid'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $job = New-QueueJob -Id stuck -Timeout 2 -MaxRetries 1 -ArgumentList $pidFile -ScriptBlock {
+            param($pidFile)
+            if ($QueueJob.Attempt -eq 1) { Set-Content $pidFile $PID; [Threading.Thread]::Sleep(60000) }
+            $first = [int](Get-Content $pidFile)
+            "first host alive=[$([bool](Get-Process -Id $first -ErrorAction Ignore))] same=[$($first -eq $PID)]"
+        } | Wait-QueueJob -Timeout 30
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 15
+        $job.State | Should -Be 'Completed'
+        $job.Attempts | Should -Be 2
+        $job.Errors[0].Error | Should -Match '^Timed out after 2 s; the script did not stop within 2 s, so its script host \(process \d+\) was killed'
+        Receive-QueueJob stuck | Should -Be 'first host alive=[False] same=[False]'
+    }
+}
