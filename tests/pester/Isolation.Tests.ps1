@@ -73,3 +73,33 @@ Describe 'Script-block isolation' {
         Receive-QueueJob stuck | Should -Be 'first host alive=[False] same=[False]'
     }
 }
+
+Describe 'Script hosts per slot' {
+    BeforeAll {
+        $slotsDb = Join-Path (Split-Path $db) 'slots.db'
+        $slotsWorker = Start-QueueWorker -Database $slotsDb -Concurrency 3
+    }
+    AfterAll { Stop-QueueWorker -Database $slotsDb -All -Force -ErrorAction SilentlyContinue }
+
+    It 'runs long script blocks side by side, each in a host of its own' {
+        # Each job waits until all three have started: run one after another, they would never finish.
+        $rendezvous = Join-Path (Split-Path $db) 'rendezvous'
+        $null = New-Item -ItemType Directory $rendezvous
+        $jobs = 1..3 | ForEach-Object {
+            New-QueueJob -Database $slotsDb -Id "side-$_" -Timeout 90 -MaxRetries 0 -ArgumentList $rendezvous -ScriptBlock {
+                param($folder)
+                Set-Content (Join-Path $folder $QueueJob.Id) $PID
+                $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                while (@(Get-ChildItem $folder).Count -lt 3) {
+                    if ([DateTime]::UtcNow -gt $deadline) { throw 'the other runs never started beside this one' }
+                    Start-Sleep -Milliseconds 50
+                }
+                $PID
+            }
+        }
+        $done = $jobs | Wait-QueueJob -Database $slotsDb -Timeout 90
+        $done.State | Should -Be 'Completed', 'Completed', 'Completed'
+        $hosts = 1..3 | ForEach-Object { Receive-QueueJob -Database $slotsDb "side-$_" }
+        @($hosts | Sort-Object -Unique).Count | Should -Be 3
+    }
+}

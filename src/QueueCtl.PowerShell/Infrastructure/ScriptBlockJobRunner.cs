@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
@@ -18,6 +19,9 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     private readonly Channel<ScriptHostProcess> _idle = Channel.CreateUnbounded<ScriptHostProcess>();
     private int _hosts; // idle, busy or starting
     private int _slots = int.MaxValue;
+    private int _startFailures;
+    private readonly ConcurrentDictionary<ScriptHostProcess, long> _busy = new();
+    private Exception? _lastStartFailure;
 
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
@@ -28,6 +32,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         try
         {
             host = await RentAsync().ConfigureAwait(false);
+            _busy[host] = Environment.TickCount64;
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
         {
@@ -42,6 +47,7 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         }
         finally
         {
+            _busy.TryRemove(host, out _);
             if (host.Usable) _idle.Writer.TryWrite(host);
             else Drop(host);
         }
@@ -49,35 +55,92 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     }
 
     /// <summary>
-    /// An idle host; else a new one while there are fewer hosts than slots; else the next host another run gives back.
-    /// An idle host found dead (killed from outside) is dropped.
+    /// A run that finds no idle host waits for one to come free, looking this often whether to start another.
+    /// </summary>
+    private static readonly TimeSpan LookEvery = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Another host is started for a waiting run only when every busy host has been on its current run at least this
+    /// long. A host costs about a second of CPU to start, and short runs (a millisecond or so, several times that for a
+    /// cold worker on a loaded machine) free a host far sooner; a run beside long ones needs a host of its own.
+    /// </summary>
+    internal static TimeSpan LongRun { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// An idle host; else the first host another run gives back, or, beside long runs (<see cref="LongRun"/>)
+    /// and while there are fewer hosts than slots, one started meanwhile (it joins the pool, so whichever is free first
+    /// serves this run). An idle host found dead (killed from outside) is dropped. When no host can be started, the
+    /// run fails with the reason.
     /// </summary>
     private async Task<ScriptHostProcess> RentAsync()
     {
+        var failuresBefore = Volatile.Read(ref _startFailures);
+        var asked = false;
         while (true)
         {
-            if (!_idle.Reader.TryRead(out var host))
+            if (_idle.Reader.TryRead(out var host))
             {
-                if (Interlocked.Increment(ref _hosts) <= _slots) return await StartAsync().ConfigureAwait(false);
-                Interlocked.Decrement(ref _hosts);
-                host = await _idle.Reader.ReadAsync().ConfigureAwait(false);
+                if (!host.HasExited) return host;
+                Drop(host);
+                continue;
             }
-            if (host.HasExited) Drop(host);
-            else return host;
+            if (Volatile.Read(ref _hosts) == 0)
+            {
+                if (Volatile.Read(ref _startFailures) != failuresBefore && _lastStartFailure is { } failure)
+                    throw new InvalidOperationException(failure.Message, failure);
+                asked = StartInBackground() || asked;
+            }
+            using var patience = new CancellationTokenSource(LookEvery);
+            try
+            {
+                host = await _idle.Reader.ReadAsync(patience.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // One more host per waiting run at most, and only beside long runs: a host busy with short runs one
+                // after another (a queue of tiny jobs on a loaded machine) comes free sooner than a new host starts.
+                if (!asked && AllBusyWithLongRuns()) asked = StartInBackground();
+                continue;
+            }
+            if (!host.HasExited) return host;
+            Drop(host);
         }
     }
 
-    private async Task<ScriptHostProcess> StartAsync()
+    private bool AllBusyWithLongRuns()
     {
-        try
+        var now = Environment.TickCount64;
+        var any = false;
+        foreach (var rentedAt in _busy.Values)
         {
-            return await ScriptHostProcess.StartAsync().ConfigureAwait(false);
+            if (now - rentedAt < LongRun.TotalMilliseconds) return false;
+            any = true;
         }
-        catch
+        return any;
+    }
+
+    /// <summary>Starts one more host into the pool unless there are as many as slots; says whether it started one.</summary>
+    private bool StartInBackground()
+    {
+        if (Interlocked.Increment(ref _hosts) > _slots)
         {
             Interlocked.Decrement(ref _hosts);
-            throw;
+            return false;
         }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                _idle.Writer.TryWrite(await ScriptHostProcess.StartAsync().ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                _lastStartFailure = ex;
+                Interlocked.Increment(ref _startFailures);
+                Interlocked.Decrement(ref _hosts);
+            }
+        });
+        return true;
     }
 
     private void Drop(ScriptHostProcess host)
