@@ -71,10 +71,13 @@ public sealed class ScriptHostFacts : IDisposable
     {
         const string look = "[runspace]::DefaultRunspace.InstanceId; $PID; $PWD.ProviderPath";
         var elsewhere = Path.GetTempPath().TrimEnd(Path.DirectorySeparatorChar);
-        var first = Output(await Run(look, location: elsewhere));
-        var second = Output(await Run(look, location: elsewhere));
-        Assert.Equal(first, second);
-        Assert.Equal(elsewhere, second[2]);
+        var runs = new List<List<string>>();
+        for (var i = 0; i < 6; i++) runs.Add(Output(await Run(look, location: elsewhere)));
+        Assert.All(runs, r => Assert.Equal(elsewhere, r[2]));
+        Assert.Single(runs.Select(r => r[1]).Distinct());
+        // A runspace replaced after every run (a fingerprint that sees a change no job made) would give six ids; one
+        // replacement at a host's first runs (something PowerShell sets up lazily) is tolerated, as it costs nothing more.
+        Assert.InRange(runs.Select(r => r[0]).Distinct().Count(), 1, 2);
     }
 
     [Fact]
