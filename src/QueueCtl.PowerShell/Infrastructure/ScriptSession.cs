@@ -123,6 +123,10 @@ internal sealed class ScriptSession : IDisposable
             }
             try
             {
+                // Compared with the fingerprint at the run's end: only what happened during the run makes the runspace
+                // dirty, not what PowerShell initializes lazily between runs (seen under load: a runspace then
+                // replaced after every run).
+                _clean = _runspace.Fingerprint.Take();
                 return _current = Start(job);
             }
             catch (Exception ex) when (ex is ParseException or RuntimeException)
