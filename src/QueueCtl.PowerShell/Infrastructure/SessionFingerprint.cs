@@ -26,6 +26,12 @@ internal sealed class SessionFingerprint
 
     private static readonly string PSHome = Path.GetDirectoryName(typeof(PSObject).Assembly.Location)! + Path.DirectorySeparatorChar;
 
+    /// <summary>
+    /// PowerShell's own modules by name: a PSModulePath inherited from another PowerShell (an SDK host, another
+    /// install) can make a job's first Set-Location load them from outside $PSHOME.
+    /// </summary>
+    private static readonly HashSet<string> OwnModules = ListOwnModules();
+
     private readonly object _global;
     private readonly object _internal;
     private readonly PropertyInfo _variables, _functions, _aliases, _modules;
@@ -68,13 +74,31 @@ internal sealed class SessionFingerprint
             hash.Add(alias.Definition);
         }
         foreach (var path in ((IDictionary)_modules.GetValue(_internal)!).Keys)
-            if (path is string p && !p.StartsWith(PSHome, StringComparison.OrdinalIgnoreCase)) hash.Add(p);
+            if (path is string p && !IsOwnModule(p)) hash.Add(p);
         return hash.ToHashCode();
     }
 
     /// <summary>Exported by a module of PowerShell's own, which a job's command may load on first use.</summary>
     private static bool FromPSHome(CommandInfo command) =>
-        command.Module?.Path is { } path && path.StartsWith(PSHome, StringComparison.OrdinalIgnoreCase);
+        command.Module is { } module && (IsOwnModule(module.Path) || OwnModules.Contains(module.Name));
+
+    private static bool IsOwnModule(string? path) =>
+        path is not null && (path.StartsWith(PSHome, StringComparison.OrdinalIgnoreCase) || OwnModules.Contains(Path.GetFileNameWithoutExtension(path)));
+
+    private static HashSet<string> ListOwnModules()
+    {
+        var folder = Path.Combine(PSHome, "Modules");
+        try
+        {
+            return Directory.Exists(folder)
+                ? new HashSet<string>(Directory.EnumerateDirectories(folder).Select(Path.GetFileName)!, StringComparer.OrdinalIgnoreCase)
+                : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        }
+    }
 
     private static PropertyInfo Property(Type type, string name) =>
         type.GetProperty(name, Internal) ?? throw new MissingMemberException(type.FullName, name);
