@@ -10,7 +10,7 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// </summary>
 internal sealed class LauncherWatch : IDisposable
 {
-    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(1); // each look wakes the thread pool: 5 a second cost an idle worker a third of its CPU
     private readonly int _launcher;
     private readonly Action<int> _gone;
     private readonly Timer _timer;
