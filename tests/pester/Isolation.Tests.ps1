@@ -57,6 +57,29 @@ Describe 'Script-block isolation' {
         Receive-QueueJob after-exit | Should -Be 'served'
     }
 
+    It 'keeps what a job writes to the console out of the host protocol' {
+        $job = New-QueueJob -Id console -MaxRetries 0 -ScriptBlock { [Console]::WriteLine('to the console'); [Console]::Out.Flush(); 'console-ok' } |
+            Wait-QueueJob -Timeout 30
+        $job.State | Should -Be 'Completed' -Because $job.LastError
+        Receive-QueueJob console | Should -Be 'console-ok'
+    }
+
+    It 'notices a host that exits while a process it started still runs' {
+        $pidFile = Join-Path (Split-Path $db) 'started.pid'
+        $job = New-QueueJob -Id exits-after-start -MaxRetries 0 -ArgumentList $pidFile -ScriptBlock {
+            param($pidFile)
+            Set-Content $pidFile (Start-Process /bin/sleep -ArgumentList 300 -PassThru).Id
+            [Environment]::Exit(5)
+        } | Wait-QueueJob -Timeout 30
+        try {
+            $job.State | Should -Be 'Dead'
+            $job.LastError | Should -Match 'exited with code 5 while running the job'
+        }
+        finally {
+            if (Test-Path $pidFile) { Stop-Process -Id (Get-Content $pidFile) -Force -ErrorAction Ignore }
+        }
+    }
+
     It 'kills a host stuck in a .NET call at the timeout, before the retry runs' {
         $pidFile = Join-Path (Split-Path $db) 'stuck.pid'
         $clock = [Diagnostics.Stopwatch]::StartNew()

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace QueueCtl.PowerShell.Infrastructure;
@@ -11,6 +12,7 @@ namespace QueueCtl.PowerShell.Infrastructure;
 internal static class ScriptHostStdio
 {
     private const int PR_SET_PDEATHSIG = 1, SIGKILL = 9, O_RDONLY = 0;
+    private static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsLinux() ? 1030 : 67;
 
     public static (Stream Input, Stream Output) Take(int workerProcessId)
     {
@@ -27,12 +29,18 @@ internal static class ScriptHostStdio
             Console.SetOut(Console.Error);
             return (windowsInput, windowsOutput);
         }
-        var input = dup(0);
-        var output = dup(1);
+        // Close-on-exec copies: a process a job starts must not hold the protocol's pipes (the worker would never see
+        // the host's end, and the child could write into a frame).
+        var input = fcntl(0, F_DUPFD_CLOEXEC, 0);
+        var output = fcntl(1, F_DUPFD_CLOEXEC, 0);
         var nothing = open("/dev/null", O_RDONLY);
         if (input < 0 || output < 0 || nothing < 0 || dup2(nothing, 0) < 0 || dup2(2, 1) < 0)
             throw new IOException($"The script host could not set up its standard streams (errno {Marshal.GetLastPInvokeError()}).");
         _ = close(nothing);
+        // .NET's console writer and reader hold copies of the original fds made at pwsh's start: point them at the new
+        // fd 1 (stderr) and fd 0 (/dev/null), or [Console]::WriteLine would write into the protocol.
+        Console.SetOut(new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true });
+        Console.SetIn(new StreamReader(Console.OpenStandardInput()));
         return (new FileStream(new SafeFileHandle(input, true), FileAccess.Read, 1),
             new FileStream(new SafeFileHandle(output, true), FileAccess.Write, 1));
     }
@@ -44,7 +52,7 @@ internal static class ScriptHostStdio
     private static extern int getppid();
 
     [DllImport("libc", SetLastError = true)]
-    private static extern int dup(int fd);
+    private static extern int fcntl(int fd, int command, int argument);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int dup2(int fd, int fd2);
