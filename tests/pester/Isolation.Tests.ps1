@@ -80,6 +80,24 @@ Describe 'Script-block isolation' {
         }
     }
 
+    It 'stops what a script block left running when its run ends' -Skip:(-not $IsLinux) {
+        $pidFile = Join-Path (Split-Path $db) 'left.pids'
+        $job = New-QueueJob -Id leaves-processes -MaxRetries 0 -ArgumentList $pidFile -ScriptBlock {
+            param($pidFile)
+            $started = (Start-Process /bin/sleep -ArgumentList 301 -PassThru).Id
+            $daemon = /bin/sh -c 'setsid /bin/sleep 302 </dev/null >/dev/null 2>&1 & echo $!'
+            Set-Content $pidFile $started, $daemon
+            "token=[$([bool]$env:QUEUECTL_RUN_TOKEN)]"
+        } | Wait-QueueJob -Timeout 30
+        $left = Get-Content $pidFile
+        try {
+            $job.State | Should -Be 'Completed'
+            Receive-QueueJob leaves-processes | Should -Be 'token=[True]'
+            Wait-Until { -not (Get-Process -Id $left -ErrorAction Ignore) } -TimeoutSeconds 10 -Because 'the processes the run left to be stopped'
+        }
+        finally { Stop-Process -Id $left -Force -ErrorAction Ignore }
+    }
+
     It 'kills a host stuck in a .NET call at the timeout, before the retry runs' {
         $pidFile = Join-Path (Split-Path $db) 'stuck.pid'
         $clock = [Diagnostics.Stopwatch]::StartNew()

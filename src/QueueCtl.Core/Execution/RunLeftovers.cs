@@ -92,7 +92,8 @@ public static class RunLeftovers
         return false;
     }
 
-    private static int LastPid()
+    /// <summary>The last pid the kernel handed out (Linux; 0 elsewhere): unchanged means no process started meanwhile.</summary>
+    public static int LastPid()
     {
         try
         {

@@ -39,7 +39,9 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
             return RunOutcome.Failure($"The script could not be run: {ex.Message}");
         }
         var request = new ScriptRunRequest(job.Command, job.Arguments, job.WorkingDirectory, job.Id, job.Attempts, job.Runs,
-            execution.WorkerId, job.Database, execution.OutputLimit);
+            execution.WorkerId, job.Database, execution.OutputLimit, execution.RunToken);
+        var lastPid = RunLeftovers.LastPid();
+        var started = Environment.TickCount64;
         ScriptRunReply reply;
         try
         {
@@ -48,11 +50,27 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
         finally
         {
             _busy.TryRemove(host, out _);
+            KillLeftovers(execution.RunToken, lastPid, started);
             if (host.Usable) _idle.Writer.TryWrite(host);
             else Drop(host);
         }
         return Outcome(reply, execution.Timeout, cancel.IsCancellationRequested);
     }
+
+    /// <summary>
+    /// Stops what the run started and left running (Linux: every process carrying its run token), as for shell runs. No
+    /// process started anywhere meanwhile (the kernel's last pid unchanged) means nothing to look for, which keeps tiny
+    /// script blocks cheap.
+    /// </summary>
+    private static void KillLeftovers(string token, int lastPid, long started)
+    {
+        if (!RunLeftovers.IsSupported || RunLeftovers.LastPid() == lastPid) return;
+        var left = RunLeftovers.Kill(token, LeftoverGrace, lastPid, fullScan: Environment.TickCount64 - started > 5000);
+        if (left.Count > 0)
+            Console.Error.WriteLine($"A script-block run left {left.Count} process(es) running; stopped when it ended: {string.Join("; ", left)}");
+    }
+
+    private static readonly TimeSpan LeftoverGrace = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// A run that finds no idle host waits for one to come free, looking this often whether to start another.

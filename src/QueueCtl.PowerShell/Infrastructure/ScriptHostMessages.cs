@@ -3,7 +3,7 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// <summary>One job for a script host: the script text, its serialized arguments, and what $QueueJob holds.</summary>
 internal sealed record ScriptRunRequest(
     string Script, string? Arguments, string? Location, string JobId, int Attempt, int Run, string WorkerId,
-    string? Database, int OutputLimit)
+    string? Database, int OutputLimit, string RunToken)
 {
     public void WriteTo(BinaryWriter writer)
     {
@@ -16,11 +16,12 @@ internal sealed record ScriptRunRequest(
         writer.Write(WorkerId);
         writer.WriteOptional(Database);
         writer.Write(OutputLimit);
+        writer.Write(RunToken);
     }
 
     public static ScriptRunRequest ReadFrom(BinaryReader reader) => new(
         reader.ReadString(), reader.ReadOptional(), reader.ReadOptional(), reader.ReadString(), reader.ReadInt32(),
-        reader.ReadInt32(), reader.ReadString(), reader.ReadOptional(), reader.ReadInt32());
+        reader.ReadInt32(), reader.ReadString(), reader.ReadOptional(), reader.ReadInt32(), reader.ReadString());
 }
 
 /// <summary>

@@ -97,7 +97,7 @@ internal sealed class ScriptSession : IDisposable
                 _state.Restore();
                 return null;
             }
-            return Start(new ScriptRunRequest("", null, null, "", 0, 0, "", null, 0));
+            return Start(new ScriptRunRequest("", null, null, "", 0, 0, "", null, 0, ""));
         }));
     }
 
@@ -153,6 +153,9 @@ internal sealed class ScriptSession : IDisposable
         var request = new ScriptRequest(_runspace.Compile(job.Script), Arguments(job.Arguments), location, JobInfo(job),
             new ScriptOutput(job.OutputLimit));
         ProcessStateSnapshot.EnterDirectory(location);
+        // Inherited by every process the job starts, so the worker can find what the run left running; the snapshot
+        // removes it again after the run.
+        if (job.RunToken.Length > 0) Environment.SetEnvironmentVariable(Execution.RunToken.Variable, job.RunToken);
         return request;
     }
 
