@@ -34,7 +34,7 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
         registry.MarkSilentWorkersLost();
         var recovered = leases.RecoverExpired(held, StopRunsOnThisHost);
         foreach (var id in recovered)
-            log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from a lost worker and will run again.");
+            log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from a lost worker: the lost run counts as a failed attempt (retried if retries are left).");
         return recovered.Count;
     }
 

@@ -19,6 +19,6 @@ public static class WorkerRestart
         var recovered = leases.RecoverExpired(stopOwners: owners =>
             owners.Where(o => !string.Equals(o, workerId, StringComparison.OrdinalIgnoreCase)).ToList());
         foreach (var id in recovered)
-            log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from this worker's previous process and will run again.");
+            log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from this worker's previous process: the lost run counts as a failed attempt (retried if retries are left).");
     }
 }
