@@ -5,6 +5,12 @@ BeforeDiscovery {
 }
 
 BeforeAll {
+    function Close-TestQueue([string] $Database) {
+        # Stops every worker of the test's queue (its supervisor and jobs with it), then removes the queue.
+        Get-QueueWorker -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
+        Remove-TestQueue $Database
+    }
+
     . $PSScriptRoot/TestHelpers.ps1
     $script:ToolShim = Join-Path (Split-Path $PSHOME) 'Microsoft.PowerShell.GlobalTool.Shim.dll'
     $script:Started = [Collections.Generic.List[int]]::new()
@@ -54,10 +60,7 @@ AfterAll {
 
 Describe 'Supervised detached workers' -Tag Supervision -Skip:$IsWindows {
     BeforeEach { $db = New-TestQueue }
-    AfterEach {
-        Get-QueueWorker -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
-        Remove-TestQueue $db
-    }
+    AfterEach { Close-TestQueue $db }
 
     It 'replaces a worker killed with SIGKILL under the same id, logs why, and does not restart one stopped on purpose' {
         $worker = Start-QueueWorker
@@ -113,10 +116,7 @@ Describe 'Supervised detached workers' -Tag Supervision -Skip:$IsWindows {
 
 Describe 'Foreground workers and signals' -Tag Supervision -Skip:$IsWindows {
     BeforeEach { $db = New-TestQueue }
-    AfterEach {
-        Get-QueueWorker -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
-        Remove-TestQueue $db
-    }
+    AfterEach { Close-TestQueue $db }
 
     It 'stops gracefully on SIGHUP: the running job finishes and nothing is left' {
         $pwsh = @(Get-PwshCommand)
@@ -184,10 +184,7 @@ Describe 'What a run leaves running' -Tag Supervision -Skip:(-not $IsLinux) {
         $db = New-TestQueue
         Start-QueueWorker | Out-Null
     }
-    AfterAll {
-        Get-QueueWorker -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
-        Remove-TestQueue $db
-    }
+    AfterAll { Close-TestQueue $db }
 
     It 'ends the run when its shell exits and stops a background child it left' {
         $mark = New-Mark

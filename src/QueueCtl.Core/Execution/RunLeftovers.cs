@@ -21,7 +21,20 @@ public static class RunLeftovers
 
     private static readonly TimeSpan ConfirmAfter = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>How long a leftover of a run that ended by itself gets to exit on SIGTERM before SIGKILL.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A run longer than this may have seen pids wrap: its leftovers are looked for among all processes.</summary>
+    private static readonly TimeSpan ShortRun = TimeSpan.FromSeconds(5);
+
     public static bool IsSupported => OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// The sweep when a run has ended, for every kind of run: <paramref name="firstPid"/> bounds the scan unless the run
+    /// lasted long enough for pids to wrap; <paramref name="atOnce"/> (a timeout or a stop) skips the SIGTERM grace.
+    /// </summary>
+    public static IReadOnlyList<string> KillAfterRun(string token, int firstPid, TimeSpan ran, bool atOnce) =>
+        Kill(token, atOnce ? TimeSpan.Zero : Grace, firstPid, fullScan: ran > ShortRun);
 
     /// <summary>
     /// Kills every process carrying <paramref name="token"/>: SIGTERM first, SIGKILL for what is left after

@@ -22,12 +22,6 @@ public sealed class ShellCommandRunner : IJobRunner
     /// </summary>
     private static readonly TimeSpan DrainAfterSweep = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How long a leftover gets to exit on SIGTERM before SIGKILL.</summary>
-    private static readonly TimeSpan LeftoverGrace = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>A run longer than this may have seen pids wrap: its leftovers are looked for among all processes.</summary>
-    private static readonly TimeSpan ShortRun = TimeSpan.FromSeconds(5);
-
     public async Task<RunOutcome> RunAsync(JobExecution execution, CancellationToken cancel)
     {
         var job = execution.Job;
@@ -75,13 +69,13 @@ public sealed class ShellCommandRunner : IJobRunner
         {
             ProcessTree.Kill(process);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            KillLeftovers(process, execution, started, TimeSpan.Zero);
+            KillLeftovers(process, execution, started, atOnce: true);
             await Drain(pumps).ConfigureAwait(false);
             return cancel.IsCancellationRequested
                 ? RunOutcome.Cancel("The run was stopped.", output())
                 : RunOutcome.Failure($"Timed out after {Durations.Describe(execution.Timeout)}; the process tree was killed.", null, output());
         }
-        var leftovers = KillLeftovers(process, execution, started, LeftoverGrace);
+        var leftovers = KillLeftovers(process, execution, started, atOnce: false);
         await Drain(pumps).ConfigureAwait(false);
         var code = process.ExitCode;
         var last = LastLine(stderr.ToString());
@@ -94,8 +88,8 @@ public sealed class ShellCommandRunner : IJobRunner
     }
 
     /// <summary>Kills what the run left running (Linux); returns what was killed.</summary>
-    private static IReadOnlyList<string> KillLeftovers(Process process, JobExecution execution, DateTime started, TimeSpan grace) =>
-        RunLeftovers.Kill(execution.RunToken, grace, process.Id, fullScan: DateTime.UtcNow - started > ShortRun);
+    private static IReadOnlyList<string> KillLeftovers(Process process, JobExecution execution, DateTime started, bool atOnce) =>
+        RunLeftovers.KillAfterRun(execution.RunToken, process.Id, DateTime.UtcNow - started, atOnce);
 
     /// <summary>Runs one empty command, so the first job does not pay for compiling the process plumbing.</summary>
     public void Warm(int slots)

@@ -65,12 +65,10 @@ internal sealed class ScriptBlockJobRunner : IJobRunner, IDisposable
     private static void KillLeftovers(string token, int lastPid, long started)
     {
         if (!RunLeftovers.IsSupported || RunLeftovers.LastPid() == lastPid) return;
-        var left = RunLeftovers.Kill(token, LeftoverGrace, lastPid, fullScan: Environment.TickCount64 - started > 5000);
+        var left = RunLeftovers.KillAfterRun(token, lastPid, TimeSpan.FromMilliseconds(Environment.TickCount64 - started), atOnce: false);
         if (left.Count > 0)
             Console.Error.WriteLine($"A script-block run left {left.Count} process(es) running; stopped when it ended: {string.Join("; ", left)}");
     }
-
-    private static readonly TimeSpan LeftoverGrace = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// A run that finds no idle host waits for one to come free, looking this often whether to start another.
