@@ -8,7 +8,7 @@ namespace QueueCtl.Jobs;
 /// </summary>
 public sealed class BatchingEnqueuer : IDisposable
 {
-    private readonly JobStore _store;
+    private readonly IJobStore _store;
     private readonly int _batchSize;
     private readonly TimeSpan _maxDelay;
     private readonly object _gate = new();
@@ -17,7 +17,7 @@ public sealed class BatchingEnqueuer : IDisposable
     private readonly Timer _timer;
     private Exception? _timerFailure;
 
-    public BatchingEnqueuer(JobStore store, int batchSize = 1000, TimeSpan? maxDelay = null)
+    public BatchingEnqueuer(IJobStore store, int batchSize = 1000, TimeSpan? maxDelay = null)
     {
         _store = store;
         _batchSize = Math.Max(1, batchSize);

@@ -8,56 +8,49 @@ public static partial class DatabaseLocator
     public const string EnvironmentVariable = "QUEUECTL_DATABASE";
     public const string FileName = "queue.db";
 
-    /// <summary>$QUEUECTL_DATABASE when set, otherwise the per-user data folder of the platform.</summary>
+    /// <summary>
+    /// $QUEUECTL_DATABASE when set (a server address as it is, a path made full), otherwise the queue file in the
+    /// per-user data folder of the platform.
+    /// </summary>
     public static string DefaultPath(Func<string, string?>? getEnv = null)
     {
         getEnv ??= Environment.GetEnvironmentVariable;
         var fromEnv = getEnv(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnv)) return Path.GetFullPath(RefuseAddress(fromEnv));
+        if (!string.IsNullOrWhiteSpace(fromEnv))
+            return QueueAddress.IsServer(fromEnv) ? fromEnv : Path.GetFullPath(RefuseAddress(fromEnv));
         return Path.Combine(DefaultFolder(getEnv), FileName);
     }
 
     /// <summary>
-    /// Returns <paramref name="path"/>, or refuses an address such as postgres://user:pw@host/db (a scheme of two or
-    /// more letters, so C://x stays a Windows path): taken as a path it would silently become a folder tree under the
-    /// current directory, password and all. The message masks any password.
+    /// Returns <paramref name="path"/>, or refuses an address of an engine QueueCtl does not have, such as
+    /// mysql://user:pw@host/db (a scheme of two or more letters, so C://x stays a Windows path): taken as a path it
+    /// would silently become a folder tree under the current directory, password and all. The message masks any
+    /// password. PostgreSQL addresses pass.
     /// </summary>
     public static string RefuseAddress(string path)
     {
+        if (QueueAddress.IsServer(path)) return path;
         var match = Address().Match(path);
         if (!match.Success) return path;
         throw new QueueException(QueueErrorCode.UnsupportedDatabaseAddress,
-            $"'{Mask(path)}' is an address ({match.Groups[1].Value}://), not a file path: QueueCtl keeps a queue in an SQLite file. Give the path of the queue file.");
+            $"'{Mask(path)}' is an address ({match.Groups[1].Value}://) of no engine QueueCtl has: give the path of an SQLite queue file or a postgres:// address.");
     }
 
+    /// <summary>The address with its password masked (see <see cref="QueueAddress.Mask"/>).</summary>
+    public static string Mask(string address) => QueueAddress.Mask(address);
+
     /// <summary>
-    /// The address with the password of user:password@ and password-like query values replaced by ***. The user
-    /// part ends at the last '@' before the query, so a password holding '@' or '/' is masked whole.
+    /// The local stand-in path of a queue kept on a server (see <see cref="IQueueDriver.LocalPath"/>): one name per
+    /// server, database and schema in this user's data folder, so the worker files of two queues never mix.
     /// </summary>
-    public static string Mask(string address)
+    public static string ServerQueuePath(string identity, Func<string, string?>? getEnv = null)
     {
-        var masked = address;
-        var start = address.IndexOf("://", StringComparison.Ordinal);
-        if (start >= 0)
-        {
-            start += 3;
-            var end = address.IndexOfAny(['?', '#'], start);
-            var at = address.LastIndexOf('@', end < 0 ? address.Length - 1 : end - 1);
-            if (at >= start)
-            {
-                var userInfo = address[start..at];
-                var colon = userInfo.IndexOf(':');
-                masked = address[..start] + (colon < 0 ? userInfo : userInfo[..colon] + ":***") + address[at..];
-            }
-        }
-        return Secret().Replace(masked, m => m.Groups[1].Value + "=***");
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..16].ToLowerInvariant();
+        return Path.Combine(DefaultFolder(getEnv ?? Environment.GetEnvironmentVariable), "servers", hash + ".queue");
     }
 
     [GeneratedRegex(@"^\s*([A-Za-z][A-Za-z0-9+.\-]+)://")]
     private static partial Regex Address();
-
-    [GeneratedRegex(@"(?i)\b(password|passwd|pwd|pass|secret|token|key)=[^&;\s]*")]
-    private static partial Regex Secret();
 
     internal static string DefaultFolder(Func<string, string?> getEnv)
     {

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using QueueCtl.Configuration;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// Checks a queue file and repairs what is safe to recompute. The check opens the file on a
@@ -30,7 +30,7 @@ public static class QueueMaintenance
     public static QueueHealthReport Repair(string path)
     {
         var before = Check(path);
-        if (before.Verdict == QueueHealth.Corrupt || before.SchemaVersion != Schema.CurrentVersion) return before;
+        if (before.Verdict == QueueHealth.Corrupt || before.SchemaVersion != SqliteSchema.CurrentVersion) return before;
         using var connection = OpenExisting(path);
         var repaired = new List<string>();
         Run(connection, () =>
@@ -71,7 +71,7 @@ public static class QueueMaintenance
             {
                 version = Scalar(connection, "PRAGMA user_version");
                 integrity.AddRange(Strings(connection, $"PRAGMA integrity_check({MaxIntegrityErrors})").Where(r => r != "ok"));
-                if (integrity.Count == 0 && version == Schema.CurrentVersion)
+                if (integrity.Count == 0 && version == SqliteSchema.CurrentVersion)
                 {
                     mismatches.AddRange(Mismatches(connection));
                     orphanedOutputs = Scalar(connection, "SELECT count(*) FROM job_output WHERE job_seq NOT IN (SELECT seq FROM jobs)");
@@ -99,10 +99,10 @@ public static class QueueMaintenance
         {
             throw new QueueException(QueueErrorCode.DatabaseUnavailable, $"The queue database '{path}' cannot be checked: {ex.Message}", ex);
         }
-        if (version is { } v && v != Schema.CurrentVersion && integrity.Count == 0)
+        if (version is { } v && v != SqliteSchema.CurrentVersion && integrity.Count == 0)
             problems.Insert(0, v == 0
                 ? "The file holds no QueueCtl schema (schema version 0)."
-                : $"The schema version is {v}; this QueueCtl uses {Schema.CurrentVersion} (opening the queue with a matching release migrates it).");
+                : $"The schema version is {v}; this QueueCtl uses {SqliteSchema.CurrentVersion} (opening the queue with a matching release migrates it).");
         problems.InsertRange(0, integrity.Select(e => $"Integrity check: {e}"));
         problems.AddRange(mismatches.Select(m => $"Job counter out of step: {m} (Test-Queue -Repair recomputes it)."));
         if (orphanedOutputs > 0) problems.Add($"{orphanedOutputs} output row(s) belong to no job (Test-Queue -Repair removes them).");
@@ -112,7 +112,7 @@ public static class QueueMaintenance
             Database = path,
             Verdict = integrity.Count > 0 ? QueueHealth.Corrupt : problems.Count > 0 ? QueueHealth.Inconsistent : QueueHealth.OK,
             SchemaVersion = version,
-            ExpectedSchemaVersion = Schema.CurrentVersion,
+            ExpectedSchemaVersion = SqliteSchema.CurrentVersion,
             IntegrityErrors = integrity,
             CounterMismatches = mismatches,
             OrphanedOutputs = orphanedOutputs,

@@ -1,12 +1,12 @@
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>The workers table: registration, heartbeats, stop requests, and who is alive.</summary>
-public sealed class WorkerRegistry
+internal sealed class SqliteWorkerRegistry : IWorkerRegistry
 {
     private const string LiveStates = "('Starting', 'Running', 'Stopping')";
-    private readonly QueueDatabase _db;
+    private readonly SqliteDriver _db;
 
-    public WorkerRegistry(QueueDatabase db) => _db = db;
+    public SqliteWorkerRegistry(SqliteDriver db) => _db = db;
 
     /// <summary>Records a worker about to start (Start-QueueWorker) or starting in this process.</summary>
     public void Register(string id, QueueWorkerState state, int processId, DateTime? processStartedAt, int concurrency,

@@ -1,11 +1,11 @@
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// The versioned schema. Each entry of <see cref="Migrations"/> moves a database from version i to i + 1 and is
 /// applied once, in order, inside one write transaction; PRAGMA user_version records how far a database has come.
 /// Never edit a released migration: add a new one.
 /// </summary>
-internal static class Schema
+internal static class SqliteSchema
 {
     public static IReadOnlyList<string> Migrations { get; } = new[]
     {
@@ -46,7 +46,7 @@ internal static class Schema
         CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'Processing';
 
         -- Per-state counts, so status costs the same for ten jobs or ten million. Triggers keep them through updates
-        -- and deletes; JobStore.Enqueue adds each batch of inserts at once (a per-row insert trigger would cost more
+        -- and deletes; SqliteJobStore.Enqueue adds each batch of inserts at once (a per-row insert trigger would cost more
         -- than the rest of the insert).
         CREATE TABLE job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         INSERT INTO job_counts (state, n) VALUES

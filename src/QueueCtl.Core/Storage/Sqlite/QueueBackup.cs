@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>Online backups of a queue (Backup-Queue).</summary>
 public static class QueueBackup
@@ -11,7 +11,7 @@ public static class QueueBackup
     /// temporary file beside the destination and renamed into place, so a failed backup leaves no partial file and
     /// an existing file is replaced only with <paramref name="overwrite"/>.
     /// </summary>
-    public static FileInfo Write(QueueDatabase db, string destination, bool overwrite)
+    public static FileInfo Write(SqliteDriver db, string destination, bool overwrite)
     {
         destination = Path.GetFullPath(destination);
         if (string.Equals(destination, db.Path, OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))

@@ -1,13 +1,13 @@
 using QueueCtl.Configuration;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>Reads and writes the config table; every value is validated against <see cref="ConfigSettings"/>.</summary>
-public sealed class ConfigStore
+internal sealed class SqliteConfigStore : IConfigStore
 {
-    private readonly QueueDatabase _db;
+    private readonly SqliteDriver _db;
 
-    public ConfigStore(QueueDatabase db) => _db = db;
+    public SqliteConfigStore(SqliteDriver db) => _db = db;
 
     public IReadOnlyList<QueueConfigEntry> List() => _db.Read(() =>
     {

@@ -1,16 +1,13 @@
 using QueueCtl.Jobs;
 
-namespace QueueCtl.Storage;
-
-/// <summary>One run's captured output.</summary>
-public sealed record JobRunOutput(string JobId, int Run, CapturedOutput Output);
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>Reads what each run of a job printed.</summary>
-public sealed class OutputStore
+internal sealed class SqliteOutputStore : IOutputStore
 {
-    private readonly QueueDatabase _db;
+    private readonly SqliteDriver _db;
 
-    public OutputStore(QueueDatabase db) => _db = db;
+    public SqliteOutputStore(SqliteDriver db) => _db = db;
 
     /// <summary>The captured output of every run of the job, oldest run first. Runs that printed nothing are absent.</summary>
     public IReadOnlyList<JobRunOutput> Get(string jobId) => _db.Read(() => _db.Query(

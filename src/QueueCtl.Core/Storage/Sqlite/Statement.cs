@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// One SQL statement prepared once on a connection and run through SQLite's own API. Microsoft.Data.Sqlite opens the

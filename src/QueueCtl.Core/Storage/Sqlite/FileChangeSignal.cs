@@ -1,11 +1,11 @@
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// Wakes a waiter when any process commits to the queue, at no cost while nothing happens: every commit appends to
 /// the write-ahead log, and the file system reports that change (inotify, FSEvents, ReadDirectoryChangesW). Where
 /// notifications are unavailable, waits simply time out, so callers always pass their safety-net poll interval.
 /// </summary>
-public sealed class QueueChangeSignal : IDisposable
+public sealed class FileChangeSignal : IDisposable
 {
     // No spinning before blocking: the waiter is the worker loop, which waits between almost every job, and on a small
     // machine a spinning waiter takes the CPU from the job processes it is waiting for.
@@ -13,7 +13,7 @@ public sealed class QueueChangeSignal : IDisposable
     private int _pending;
     private readonly FileSystemWatcher? _watcher;
 
-    public QueueChangeSignal(string databasePath)
+    public FileChangeSignal(string databasePath)
     {
         var full = Path.GetFullPath(databasePath);
         try

@@ -1,14 +1,14 @@
 using Microsoft.Data.Sqlite;
 using QueueCtl.Configuration;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// One open connection to a queue file. Thread-safe: every use takes the instance lock, so one worker process can share
 /// it between its loop and its heartbeat. Write transactions begin IMMEDIATE, taking SQLite's write lock up front so
 /// a transaction never fails half-way on a lock upgrade. Prepared statements are kept per connection.
 /// </summary>
-public sealed class QueueDatabase : IDisposable
+public sealed class SqliteDriver : IQueueDriver
 {
     private const int BusyTimeoutMs = 60_000;
     private readonly object _gate = new();
@@ -19,8 +19,12 @@ public sealed class QueueDatabase : IDisposable
     private int _busyTimeoutMs = BusyTimeoutMs;
     private QueueConfig _config = QueueConfig.Default;
     private bool _disposed;
+    private IJobStore? _jobs;
+    private IWorkerRegistry? _workers;
+    private IConfigStore? _settings;
+    private IOutputStore? _outputs;
 
-    private QueueDatabase(string path, SqliteConnection connection, TimeProvider clock)
+    private SqliteDriver(string path, SqliteConnection connection, TimeProvider clock)
     {
         Path = path;
         _connection = connection;
@@ -30,6 +34,28 @@ public sealed class QueueDatabase : IDisposable
 
     /// <summary>The full path of the queue file.</summary>
     public string Path { get; }
+
+    public string Engine => "SQLite";
+
+    public string Address => Path;
+
+    public string LocalPath => Path;
+
+    public IJobStore Jobs => _jobs ??= new SqliteJobStore(this);
+
+    public IWorkerRegistry Workers => _workers ??= new SqliteWorkerRegistry(this);
+
+    public IConfigStore Settings => _settings ??= new SqliteConfigStore(this);
+
+    public IOutputStore Outputs => _outputs ??= new SqliteOutputStore(this);
+
+    public ILeaseStore Leases(string workerId) => new SqliteLeaseStore(this, workerId);
+
+    public IQueueListener Listen() => new SqliteListener(this);
+
+    bool IQueueDriver.IsCorruption(QueueException error) => IsCorruption(error);
+
+    bool IQueueDriver.IsLockTimeout(QueueException error) => IsLockTimeout(error);
 
     /// <summary>The clock every state change is stamped with. Tests pass one they can move.</summary>
     public TimeProvider Clock { get; }
@@ -70,7 +96,7 @@ public sealed class QueueDatabase : IDisposable
         error.InnerException is SqliteException { SqliteErrorCode: 5 or 6 };
 
     /// <summary>Opens (creating when missing) the queue at <paramref name="path"/> and brings its schema up to date.</summary>
-    public static QueueDatabase Open(string path, TimeProvider? clock = null)
+    public static SqliteDriver Open(string path, TimeProvider? clock = null)
     {
         path = System.IO.Path.GetFullPath(DatabaseLocator.RefuseAddress(path));
         SqliteConnection? connection = null;
@@ -84,7 +110,7 @@ public sealed class QueueDatabase : IDisposable
                 DefaultTimeout = BusyTimeoutMs / 1000,
             }.ToString());
             connection.Open();
-            var db = new QueueDatabase(path, connection, clock ?? TimeProvider.System);
+            var db = new SqliteDriver(path, connection, clock ?? TimeProvider.System);
             db.Initialize();
             return db;
         }
@@ -137,9 +163,9 @@ public sealed class QueueDatabase : IDisposable
     private void RefuseForeignIn()
     {
         var version = Scalar<long>("PRAGMA user_version");
-        if (version > Schema.CurrentVersion)
+        if (version > SqliteSchema.CurrentVersion)
             throw new QueueException(QueueErrorCode.DatabaseTooNew,
-                $"The queue database '{Path}' has schema version {version}, newer than this QueueCtl understands ({Schema.CurrentVersion}). Update QueueCtl.");
+                $"The queue database '{Path}' has schema version {version}, newer than this QueueCtl understands ({SqliteSchema.CurrentVersion}). Update QueueCtl.");
         var tables = Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
         var ours = Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('jobs', 'job_counts', 'config')");
         if (version == 0 ? tables > 0 : ours < 3)
@@ -152,18 +178,18 @@ public sealed class QueueDatabase : IDisposable
     private void Migrate()
     {
         var version = Scalar<long>("PRAGMA user_version");
-        if (version == Schema.CurrentVersion) return;
-        if (version > Schema.CurrentVersion)
+        if (version == SqliteSchema.CurrentVersion) return;
+        if (version > SqliteSchema.CurrentVersion)
             throw new QueueException(QueueErrorCode.DatabaseTooNew,
-                $"The queue database '{Path}' has schema version {version}, newer than this QueueCtl understands ({Schema.CurrentVersion}). Update QueueCtl.");
+                $"The queue database '{Path}' has schema version {version}, newer than this QueueCtl understands ({SqliteSchema.CurrentVersion}). Update QueueCtl.");
         Write(() =>
         {
             var current = Scalar<long>("PRAGMA user_version");
             if (current == 0 && Scalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table'") > 0)
                 throw Foreign();
-            for (var v = (int)current; v < Schema.CurrentVersion; v++)
-                Exec(Schema.Migrations[v]);
-            Execute($"PRAGMA user_version = {Schema.CurrentVersion}");
+            for (var v = (int)current; v < SqliteSchema.CurrentVersion; v++)
+                Exec(SqliteSchema.Migrations[v]);
+            Execute($"PRAGMA user_version = {SqliteSchema.CurrentVersion}");
             return 0;
         });
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>The one place that turns a jobs row into a <see cref="QueueJob"/>.</summary>
 internal static class JobRows

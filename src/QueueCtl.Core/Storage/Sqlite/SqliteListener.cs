@@ -1,23 +1,23 @@
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// Waits for other processes' commits to a queue. A file-system event on the write-ahead log says that someone wrote;
 /// PRAGMA data_version says whether another connection's commit is visible yet. The event arrives while the writer
 /// still holds the write lock (before its commit is visible), so an event with no visible change waits for the write
-/// lock to be free (<see cref="QueueDatabase.WaitForWriters"/>) and looks again. Idle, this costs nothing: no events,
+/// lock to be free (<see cref="SqliteDriver.WaitForWriters"/>) and looks again. Idle, this costs nothing: no events,
 /// no reads.
 /// </summary>
-public sealed class QueueWatcher : IDisposable
+internal sealed class SqliteListener : IQueueListener
 {
-    private readonly QueueDatabase _db;
-    private readonly QueueChangeSignal _signal;
+    private readonly SqliteDriver _db;
+    private readonly FileChangeSignal _signal;
     private long _seenVersion;
     private int _poked;
 
-    public QueueWatcher(QueueDatabase db)
+    public SqliteListener(SqliteDriver db)
     {
         _db = db;
-        _signal = new QueueChangeSignal(db.Path);
+        _signal = new FileChangeSignal(db.Path);
         _seenVersion = db.DataVersion();
     }
 

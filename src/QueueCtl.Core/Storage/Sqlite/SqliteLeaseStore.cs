@@ -1,12 +1,12 @@
 using QueueCtl.Jobs;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>
 /// What workers do to jobs: claim, renew leases, finish runs, and recover jobs whose worker has gone. Every change is
 /// one statement fenced on the expected state and run, so two workers can never both own or finish a job.
 /// </summary>
-public sealed class LeaseStore
+internal sealed class SqliteLeaseStore : ILeaseStore
 {
     private const string ClaimSql =
         "UPDATE jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = $worker, " +
@@ -26,9 +26,9 @@ public sealed class LeaseStore
         "INSERT OR REPLACE INTO job_output (job_seq, run, format, stdout, stderr, stdout_dropped, stderr_dropped) " +
         "VALUES ($seq, $run, $format, $stdout, $stderr, $stdout_dropped, $stderr_dropped)";
 
-    private readonly QueueDatabase _db;
+    private readonly SqliteDriver _db;
 
-    public LeaseStore(QueueDatabase db, string workerId)
+    public SqliteLeaseStore(SqliteDriver db, string workerId)
     {
         _db = db;
         WorkerId = workerId;
@@ -56,11 +56,6 @@ public sealed class LeaseStore
         return new ClaimCycle(claimed, accepted, nextDue);
     });
 
-    public IReadOnlyList<ClaimedJob> Claim(int count) => FinishAndClaim(Array.Empty<FinishedRun>(), count).Claimed;
-
-    /// <summary>Records one finished run. False when the run no longer belongs to this worker (its lease was lost).</summary>
-    public bool FinishRun(FinishedRun run) => FinishAndClaim(new[] { run }, 0).FinishAccepted[0];
-
     /// <summary>Extends the leases of running jobs; reports the ones this worker no longer holds and cancel requests.</summary>
     public IReadOnlyList<LeaseRenewal> Renew(IReadOnlyList<ClaimedJob> running)
     {
@@ -79,10 +74,6 @@ public sealed class LeaseStore
             }).ToList();
         });
     }
-
-    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
-    public bool HasUnfinishedJobs() => _db.Read(() =>
-        _db.Scalar<long>("SELECT sum(n) FROM job_counts WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
 
     /// <summary>Seqs of this worker's running jobs that a user asked to cancel.</summary>
     public IReadOnlyList<long> CancelRequests() => _db.Read(() => _db.Query(

@@ -1,9 +1,9 @@
 using QueueCtl.Jobs;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Storage.Sqlite;
 
 /// <summary>What users do to jobs: enqueue, find, remove, retry from the DLQ, cancel, and count.</summary>
-public sealed class JobStore
+internal sealed class SqliteJobStore : IJobStore
 {
     // Two shapes of insert: the common one (a command with the default timeout) binds six values instead of nine.
     private const string InsertCommand =
@@ -14,9 +14,9 @@ public sealed class JobStore
         "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at) " +
         "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
 
-    private readonly QueueDatabase _db;
+    private readonly SqliteDriver _db;
 
-    public JobStore(QueueDatabase db) => _db = db;
+    public SqliteJobStore(SqliteDriver db) => _db = db;
 
     /// <summary>
     /// Writes a batch in one transaction. A spec that is invalid or whose id exists is refused on its own (its result
@@ -39,12 +39,6 @@ public sealed class JobStore
             if (stored > 0) _db.Execute("UPDATE job_counts SET n = n + $n WHERE state = 'Pending'", ("$n", stored));
         });
         return results;
-    }
-
-    public QueueJob Enqueue(JobSpec spec)
-    {
-        var result = Enqueue(new[] { spec })[0];
-        return result.Job ?? throw result.Error!;
     }
 
     private EnqueueResult InsertOne(JobSpec spec, int defaultMaxRetries, long now)
@@ -103,9 +97,6 @@ public sealed class JobStore
         return found;
     }
 
-    public QueueJob Get(string id) =>
-        Find(id) ?? throw NotFound(id);
-
     /// <summary>
     /// Jobs matching any of <paramref name="ids"/> (wildcards allowed; all jobs when empty) and any of
     /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time.
@@ -152,7 +143,7 @@ public sealed class JobStore
     /// <summary>Deletes a job and its output. A Processing job is refused unless <paramref name="force"/>.</summary>
     public QueueJob Remove(string id, bool force = false) => _db.Write(() =>
     {
-        var job = Get(id);
+        var job = this.Get(id);
         if (job.State == QueueJobState.Processing && !force)
             throw new QueueException(QueueErrorCode.InvalidJobState,
                 $"Job '{job.Id}' is Processing on worker '{job.WorkerId}'; stop it first with Stop-QueueJob, or use -Force (the worker's result will then be discarded).");
@@ -163,16 +154,12 @@ public sealed class JobStore
     /// <summary>Moves a Dead job back to Pending with its attempts reset; its error history is kept.</summary>
     public QueueJob RetryDead(string id) => _db.Write(() =>
     {
-        var job = Get(id);
+        var job = this.Get(id);
         if (job.State != QueueJobState.Dead)
             throw new QueueException(QueueErrorCode.InvalidJobState,
                 $"Job '{job.Id}' is {job.State}, not Dead; only jobs in the dead letter queue can be retried.");
         return ReturnToPending(job.Id);
     });
-
-    /// <summary>Moves every Dead job back to Pending; returns them.</summary>
-    public IReadOnlyList<QueueJob> RetryAllDead() => _db.Write(() =>
-        _db.Query("SELECT id FROM jobs WHERE state = 'Dead' ORDER BY seq", r => r.GetString(0)).Select(ReturnToPending).ToList());
 
     private QueueJob ReturnToPending(string id) =>
         _db.Query(
@@ -186,7 +173,7 @@ public sealed class JobStore
     /// </summary>
     public QueueJob Cancel(string id) => _db.Write(() =>
     {
-        var job = Get(id);
+        var job = this.Get(id);
         var now = _db.NowMs;
         return job.State switch
         {
@@ -224,6 +211,7 @@ public sealed class JobStore
         };
     });
 
-    public static QueueException NotFound(string id) =>
-        new(QueueErrorCode.JobNotFound, $"No job with id '{id}' exists in the queue.");
+    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
+    public bool HasUnfinishedJobs() => _db.Read(() =>
+        _db.Scalar<long>("SELECT sum(n) FROM job_counts WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
 }
