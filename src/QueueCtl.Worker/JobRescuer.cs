@@ -9,7 +9,7 @@ namespace QueueCtl.Worker;
 /// expired. Before a job is put back, whatever may still run it on this machine is killed, so a job never runs twice at
 /// once here; on another machine, the worker's own self-fencing (<see cref="LeaseKeeper"/>) has stopped it.
 /// </summary>
-internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegistry registry, IWorkerLog log)
+internal sealed class JobRescuer(IQueueDriver db, ILeaseStore leases, IWorkerRegistry registry, IWorkerLog log)
 {
     private string WorkerId => leases.WorkerId;
 
@@ -25,7 +25,7 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
             // An id no release accepts today (stored by an older one) names no file we may trust: its leases expire instead.
             if (!WorkerIds.IsValid(id)) continue;
             // Kill its orphaned job processes first: only then may the jobs run again.
-            var orphans = KillOrphans(WorkerFiles.RunningPath(db.Path, id));
+            var orphans = KillOrphans(WorkerFiles.RunningPath(db.LocalPath, id));
             if (orphans > 0) log.Write(WorkerLogLevel.Warning, $"Killed {orphans} orphaned job process(es) of worker {id}.");
             var expired = leases.ExpireLeasesOf(id);
             registry.SetState(id, QueueWorkerState.Lost);
@@ -50,25 +50,24 @@ internal sealed class JobRescuer(QueueDatabase db, LeaseStore leases, WorkerRegi
         var leave = new List<string>();
         var others = owners.Where(o => !IsSelf(o)).ToList();
         if (others.Count == 0) return leave;
-        var now = db.Clock.GetUtcNow().UtcDateTime;
-        foreach (var (id, pid, startedAt, heartbeatAt) in registry.OnThisHost(others))
+        foreach (var (id, pid, startedAt, heartbeatAge) in registry.OnThisHost(others))
         {
             if (!WorkerIds.IsValid(id)) continue;
-            var path = WorkerFiles.RunningPath(db.Path, id);
+            var path = WorkerFiles.RunningPath(db.LocalPath, id);
             if (!ProcessTree.IsAlive(pid, startedAt))
             {
                 var orphans = KillOrphans(path);
                 if (orphans > 0) log.Write(WorkerLogLevel.Warning, $"Killed {orphans} orphaned job process(es) of worker {id}.");
                 continue;
             }
-            if (now - heartbeatAt <= db.Config.LeaseDuration)
+            if (heartbeatAge <= db.Config.LeaseDuration)
             {
                 leave.Add(id);
                 continue;
             }
             var killed = KillListedIn(path);
             log.Write(WorkerLogLevel.Warning,
-                $"Worker {id} (pid {pid}) is still there but silent since {heartbeatAt:yyyy-MM-ddTHH:mm:ss.fffZ} (frozen?); killed its {killed} job process(es) before its jobs run again.");
+                $"Worker {id} (pid {pid}) is still there but silent for {heartbeatAge.TotalSeconds:0.0} s (frozen?); killed its {killed} job process(es) before its jobs run again.");
         }
         return leave;
     }

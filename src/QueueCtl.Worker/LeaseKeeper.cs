@@ -13,7 +13,7 @@ namespace QueueCtl.Worker;
 /// between machines therefore do not matter here; clock rates do, and a second of drift per lease is far inside the
 /// margin. The margin (a heartbeat plus the storage busy timeout) covers the longest the loop can be busy elsewhere.
 /// </remarks>
-internal sealed class LeaseKeeper(LeaseStore leases, QueueDatabase db, IWorkerLog log)
+internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLog log)
 {
     /// <summary>Called just before a transaction that grants leases (a claim or a renewal).</summary>
     public (long AskedAt, TimeSpan Length) Asking() => (db.Clock.GetTimestamp(), db.Config.LeaseDuration);

@@ -7,9 +7,9 @@ namespace QueueCtl.Worker;
 /// timeout, a full disk, an I/O error) starts an outage: the worker keeps its runs and their results and retries with
 /// a doubling delay, capped so that renewals are retried at least once per heartbeat. Each outage is logged once, when
 /// it starts (a lock only once it has lasted a heartbeat, since short waits on other writers are normal) and once
-/// when it ends. Damage to the file (SQLITE_CORRUPT, SQLITE_NOTADB) is logged at Error and stops claiming for good.
+/// when it ends. Damage to the store (SQLITE_CORRUPT, a PostgreSQL data_corrupted error) is logged at Error and stops claiming for good.
 /// </summary>
-internal sealed class StorageOutage(string workerId, string databasePath, IWorkerLog log)
+internal sealed class StorageOutage(string workerId, IQueueDriver db, IWorkerLog log)
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(50);
     private DateTime? _since;
@@ -37,11 +37,11 @@ internal sealed class StorageOutage(string workerId, string databasePath, IWorke
 
     public void Failed(QueueException error, DateTime now, TimeSpan maxDelay, int held, int running)
     {
-        if (QueueDatabase.IsCorruption(error) && !IsCorrupt)
+        if (db.IsCorruption(error) && !IsCorrupt)
         {
             IsCorrupt = true;
             log.Write(WorkerLogLevel.Error,
-                $"Worker {workerId}: the queue database '{databasePath}' is damaged: {error.InnerException?.Message ?? error.Message}. It claims no more " +
+                $"Worker {workerId}: the queue database '{db.Address}' is damaged: {error.InnerException?.Message ?? error.Message}. It claims no more " +
                 $"jobs; it lets its {running} running job(s) finish and keeps trying to record their results ({held} held now). " +
                 "Test-Queue checks the file.");
         }
@@ -56,7 +56,7 @@ internal sealed class StorageOutage(string workerId, string databasePath, IWorke
             _delay = _delay * 2 < maxDelay ? _delay * 2 : maxDelay;
         }
         RetryAt = now + _delay;
-        if (!_logged && (!QueueDatabase.IsLockTimeout(error) || now - _since >= maxDelay))
+        if (!_logged && (!db.IsLockTimeout(error) || now - _since >= maxDelay))
         {
             _logged = true;
             log.Write(WorkerLogLevel.Warning,

@@ -9,7 +9,7 @@ namespace QueueCtl.Worker;
 /// <summary>
 /// The claim-run-finish loop of one worker. A single loop owns the database connection's write path: finished runs are
 /// recorded in the same transaction that claims the next jobs; runs execute concurrently up to the concurrency limit.
-/// The loop sleeps on <see cref="QueueChangeSignal"/> (woken by any commit to the queue) so an idle worker costs
+/// The loop sleeps on the driver's <see cref="IQueueListener"/> (woken by any change to the queue) so an idle worker costs
 /// nothing and picks up new work at once. A heartbeat renews leases (<see cref="LeaseKeeper"/>), notices stop and
 /// cancel requests, and recovers jobs of lost workers (<see cref="JobRescuer"/>).
 /// Storage that fails for a while (locked, full, an I/O error, damaged) never ends the loop: runs go on, their results
@@ -19,12 +19,12 @@ public sealed class WorkerHost
 {
     private static readonly TimeSpan ControlCheckInterval = TimeSpan.FromMilliseconds(50);
 
-    private readonly QueueDatabase _db;
+    private readonly IQueueDriver _db;
     private readonly WorkerOptions _options;
     private readonly JobRunners _runners;
     private readonly IWorkerLog _log;
-    private readonly LeaseStore _leases;
-    private readonly WorkerRegistry _registry;
+    private readonly ILeaseStore _leases;
+    private readonly IWorkerRegistry _registry;
     private readonly LeaseKeeper _keeper;
     private readonly JobRescuer _rescuer;
     private readonly StorageOutage _outage;
@@ -45,20 +45,20 @@ public sealed class WorkerHost
     private DateTime? _nextDue = DateTime.MinValue;
     private int _recordedInCycle;
 
-    public WorkerHost(QueueDatabase db, WorkerOptions options, JobRunners runners, IWorkerLog log)
+    public WorkerHost(IQueueDriver db, WorkerOptions options, JobRunners runners, IWorkerLog log)
     {
         if (options.Concurrency < 1) throw new ArgumentOutOfRangeException(nameof(options), "Concurrency must be at least 1.");
         _db = db;
         _options = options;
         _runners = runners;
         _log = log;
-        _leases = new LeaseStore(db, options.WorkerId);
-        _registry = new WorkerRegistry(db);
+        _leases = db.Leases(options.WorkerId);
+        _registry = db.Workers;
         _keeper = new LeaseKeeper(_leases, db, log);
         _rescuer = new JobRescuer(db, _leases, _registry, log);
-        _outage = new StorageOutage(options.WorkerId, db.Path, log);
-        WorkerFiles.EnsureFolder(db.Path);
-        _processes = new RunningProcesses(WorkerFiles.RunningPath(db.Path, options.WorkerId));
+        _outage = new StorageOutage(options.WorkerId, db, log);
+        WorkerFiles.EnsureFolder(db.LocalPath);
+        _processes = new RunningProcesses(WorkerFiles.RunningPath(db.LocalPath, options.WorkerId));
     }
 
     public string WorkerId => _options.WorkerId;
@@ -95,7 +95,7 @@ public sealed class WorkerHost
     public void Run(CancellationToken stop, CancellationToken kill = default)
     {
         ApplyBusyTimeout();
-        using var watcher = new QueueWatcher(_db);
+        using var watcher = _db.Listen();
         using var onStop = stop.Register(watcher.Poke);
         using var onKill = kill.Register(watcher.Poke);
         try
@@ -135,7 +135,7 @@ public sealed class WorkerHost
     /// then (when due) the heartbeat. Throws on a storage failure; whatever committed before it stays done, and what did
     /// not is still held for the next try. True when every free slot was filled.
     /// </summary>
-    private bool StorageCycle(QueueWatcher watcher)
+    private bool StorageCycle(IQueueListener watcher)
     {
         var now = Now;
         if (!_registered) SignOn(watcher);
@@ -178,7 +178,7 @@ public sealed class WorkerHost
         }
 
         if (_options.ExitWhenEmpty && !_stopping && !claimedAll && _running.Count == 0 && _ended.IsEmpty && _pending.Count == 0
-            && !_leases.HasUnfinishedJobs())
+            && !_db.Jobs.HasUnfinishedJobs())
             BeginStopping("the queue is empty");
 
         if (now >= _nextHeartbeat)
@@ -207,14 +207,14 @@ public sealed class WorkerHost
         }
     }
 
-    private void SignOn(QueueWatcher watcher)
+    private void SignOn(IQueueListener watcher)
     {
         var process = Process.GetCurrentProcess();
         _registry.Register(WorkerId, QueueWorkerState.Running, Environment.ProcessId, process.StartTime.ToUniversalTime(),
             _options.Concurrency, _options.LogPath, _options.Version);
         _registered = true;
         _log.Write(WorkerLogLevel.Information,
-            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Path}" +
+            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Address}" +
             (watcher.IsWatching ? "" : " (no change notifications: polling)"));
         foreach (var problem in _db.Config.Problems)
             _log.Write(WorkerLogLevel.Warning, problem.ToException().Message + " The default applies.");
@@ -237,7 +237,7 @@ public sealed class WorkerHost
     }
 
     /// <summary>Sleeps until the next thing to do: a finished run, a commit, the heartbeat, a retry or a fence.</summary>
-    private void Sleep(QueueWatcher watcher)
+    private void Sleep(IQueueListener watcher)
     {
         var now = Now;
         var canClaim = !_stopping && !_outage.IsCorrupt && _running.Count < _options.Concurrency;
@@ -329,7 +329,7 @@ public sealed class WorkerHost
         _stopping = true;
     }
 
-    private void Start(ClaimedJob claim, (long AskedAt, TimeSpan Length) asked, QueueWatcher watcher)
+    private void Start(ClaimedJob claim, (long AskedAt, TimeSpan Length) asked, IQueueListener watcher)
     {
         var running = new RunningJob(claim);
         _keeper.Granted(running, claim.LeaseUntil, asked);

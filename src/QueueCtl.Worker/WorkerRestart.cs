@@ -10,11 +10,11 @@ namespace QueueCtl.Worker;
 /// </summary>
 public static class WorkerRestart
 {
-    public static void Reclaim(QueueDatabase db, string workerId, IWorkerLog log)
+    public static void Reclaim(IQueueDriver db, string workerId, IWorkerLog log)
     {
-        var killed = RunningProcesses.KillOrphans(WorkerFiles.RunningPath(db.Path, workerId));
+        var killed = RunningProcesses.KillOrphans(WorkerFiles.RunningPath(db.LocalPath, workerId));
         if (killed > 0) log.Write(WorkerLogLevel.Warning, $"Killed {killed} job process(es) left by this worker's previous process.");
-        var leases = new LeaseStore(db, workerId);
+        var leases = db.Leases(workerId);
         if (leases.ExpireLeasesOf(workerId) == 0) return;
         var recovered = leases.RecoverExpired(stopOwners: owners =>
             owners.Where(o => !string.Equals(o, workerId, StringComparison.OrdinalIgnoreCase)).ToList());

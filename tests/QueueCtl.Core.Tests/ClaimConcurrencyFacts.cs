@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -20,8 +21,8 @@ public class ClaimConcurrencyFacts : IDisposable
         using var start = new Barrier(8);
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
-            using var db = QueueDatabase.Open(_queue.Path_);
-            var leases = new LeaseStore(db, $"thread-{t}");
+            using var db = SqliteDriver.Open(_queue.Path_);
+            var leases = db.Leases($"thread-{t}");
             var random = new Random(t);
             start.SignalAndWait();
             var finished = new List<FinishedRun>();

@@ -1,5 +1,6 @@
 using QueueCtl.Configuration;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -29,7 +30,7 @@ public class ConfigFacts : IDisposable
     [InlineData("synchronous", "OFF")]
     public void Set_RefusesInvalidValues_AndWritesNothing(string name, string value)
     {
-        var store = new ConfigStore(_queue.Db);
+        var store = _queue.Db.Settings;
         var error = Assert.Throws<QueueException>(() => store.Set(name, value));
         Assert.Equal(QueueErrorCode.InvalidConfigValue, error.Code);
         Assert.Contains(name, error.Message);
@@ -39,7 +40,7 @@ public class ConfigFacts : IDisposable
     [Fact]
     public void Set_RefusesUnknownNames()
     {
-        var error = Assert.Throws<QueueException>(() => new ConfigStore(_queue.Db).Set("max-retry", "3"));
+        var error = Assert.Throws<QueueException>(() => _queue.Db.Settings.Set("max-retry", "3"));
         Assert.Equal(QueueErrorCode.UnknownConfigName, error.Code);
         Assert.Contains("max-retries", error.Message);
     }
@@ -47,24 +48,24 @@ public class ConfigFacts : IDisposable
     [Fact]
     public void Set_StoresTheValue_ForEveryConnection()
     {
-        new ConfigStore(_queue.Db).Set("MAX-RETRIES", " 5 ");
+        _queue.Db.Settings.Set("MAX-RETRIES", " 5 ");
         Assert.Equal(5, _queue.Db.Config.MaxRetries);
         using var other = _queue.Open();
         Assert.Equal(5, other.Config.MaxRetries);
-        Assert.Equal(5, new ConfigStore(other).Get("max-retries").Value);
+        Assert.Equal(5, other.Settings.Get("max-retries").Value);
     }
 
     [Fact]
     public void Seconds_AcceptsTimeSpanText()
     {
-        var entry = new ConfigStore(_queue.Db).Set("job-timeout", "00:02:00");
+        var entry = _queue.Db.Settings.Set("job-timeout", "00:02:00");
         Assert.Equal(TimeSpan.FromMinutes(2), entry.Value);
     }
 
     [Fact]
     public void Reset_ReturnsToTheDefault()
     {
-        var store = new ConfigStore(_queue.Db);
+        var store = _queue.Db.Settings;
         store.Set("backoff-base", "3");
         store.Reset("backoff-base");
         Assert.True(store.Get("backoff-base").IsDefault);
@@ -117,11 +118,11 @@ public class StoredConfigFacts : IDisposable
     {
         Store("max-retries", "abc");
         using var db = _queue.Open();
-        var entry = new ConfigStore(db).Get("max-retries");
+        var entry = db.Settings.Get("max-retries");
         Assert.Equal("abc", entry.Value);
         Assert.False(entry.IsDefault);
         Assert.Contains("whole number", entry.Problem);
-        Assert.Null(new ConfigStore(db).Get("backoff-base").Problem);
+        Assert.Null(db.Settings.Get("backoff-base").Problem);
     }
 
     [Fact]
@@ -129,7 +130,7 @@ public class StoredConfigFacts : IDisposable
     {
         Store("max-retries", "abc");
         using var db = _queue.Open();
-        new ConfigStore(db).Set("max-retries", "7");
+        db.Settings.Set("max-retries", "7");
         Assert.Equal(7, db.Config.MaxRetries);
         Assert.Empty(db.Config.Problems);
         using var again = _queue.Open();

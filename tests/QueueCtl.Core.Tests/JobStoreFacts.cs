@@ -1,5 +1,6 @@
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -9,7 +10,7 @@ public class JobStoreFacts : IDisposable
 
     public void Dispose() => _queue.Dispose();
 
-    private JobStore Jobs => _queue.Jobs;
+    private IJobStore Jobs => _queue.Jobs;
 
     [Fact]
     public void Enqueue_StoresAPendingJob_WithConfiguredDefaults()
@@ -86,7 +87,7 @@ public class JobStoreFacts : IDisposable
     public void Remove_RefusesAProcessingJob_UnlessForced()
     {
         Jobs.Enqueue(new JobSpec { Id = "busy", Command = "sleep 10" });
-        new LeaseStore(_queue.Db, "w1").Claim(1);
+        _queue.Db.Leases("w1").Claim(1);
         Assert.Equal(QueueErrorCode.InvalidJobState, Assert.Throws<QueueException>(() => Jobs.Remove("busy")).Code);
         Assert.Equal(QueueJobState.Processing, Jobs.Get("busy").State);
         Jobs.Remove("busy", force: true);
@@ -102,7 +103,7 @@ public class JobStoreFacts : IDisposable
     public void RetryDead_ReturnsTheJobToPending_WithAttemptsReset_AndHistoryKept()
     {
         Jobs.Enqueue(new JobSpec { Id = "d", Command = "false", MaxRetries = 0 });
-        var leases = new LeaseStore(_queue.Db, "w1");
+        var leases = _queue.Db.Leases("w1");
         var claim = leases.Claim(1).Single();
         leases.FinishRun(new FinishedRun(claim, RunOutcome.Failure("boom", 1)));
         Assert.Equal(QueueJobState.Dead, Jobs.Get("d").State);
@@ -132,7 +133,7 @@ public class JobStoreFacts : IDisposable
     public void Cancel_APendingJob_CancelsIt_AndAProcessingJob_FlagsIt()
     {
         Jobs.Enqueue(new[] { new JobSpec { Id = "run", Command = "sleep 9" }, new JobSpec { Id = "wait", Command = "true" } });
-        new LeaseStore(_queue.Db, "w1").Claim(1);
+        _queue.Db.Leases("w1").Claim(1);
         Assert.True(Jobs.Cancel("run").CancelRequested);
         Assert.Equal(QueueJobState.Processing, Jobs.Get("run").State);
         var cancelled = Jobs.Cancel("wait");

@@ -1,24 +1,25 @@
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
 public class LeaseStoreFacts : IDisposable
 {
     private readonly TempQueue _queue = new();
-    private readonly LeaseStore _w1;
-    private readonly LeaseStore _w2;
+    private readonly ILeaseStore _w1;
+    private readonly ILeaseStore _w2;
 
     public LeaseStoreFacts()
     {
-        _w1 = new LeaseStore(_queue.Db, "w1");
-        _w2 = new LeaseStore(_queue.Open(), "w2");
+        _w1 = _queue.Db.Leases("w1");
+        _w2 = _queue.Open().Leases("w2");
     }
 
     public void Dispose() => _queue.Dispose();
 
     private ManualClock Clock => _queue.Manual;
-    private JobStore Jobs => _queue.Jobs;
+    private IJobStore Jobs => _queue.Jobs;
 
     [Fact]
     public void Claim_TakesDueJobsOldestFirst_AndMarksThemProcessing()
@@ -87,7 +88,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Completed, job.State);
         Assert.Equal(0, job.ExitCode);
         Assert.NotNull(job.FinishedAt);
-        var runs = new OutputStore(_queue.Db).Get("o");
+        var runs = _queue.Db.Outputs.Get("o");
         Assert.Equal("hi\n", Assert.Single(runs).Output.StandardOutput);
     }
 

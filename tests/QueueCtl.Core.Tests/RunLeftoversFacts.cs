@@ -2,6 +2,7 @@ using System.Diagnostics;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -76,7 +77,7 @@ public class RunLeftoversFacts : IDisposable
     public void AWorkerOnThisMachineWhoseProcessIsGone_IsListedAsLostAtOnce()
     {
         using var queue = new TempQueue(TimeProvider.System);
-        var registry = new WorkerRegistry(queue.Db);
+        var registry = queue.Db.Workers;
         registry.Register("gone", QueueWorkerState.Running, int.MaxValue - 7, DateTime.UtcNow, 1, null, null);
         registry.Register("here", QueueWorkerState.Running, Environment.ProcessId, Process.GetCurrentProcess().StartTime.ToUniversalTime(), 1, null, null);
         var states = registry.List().ToDictionary(w => w.Id, w => w.State);

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -21,7 +22,7 @@ public class SchemaFacts : IDisposable
     [Fact]
     public void Open_CreatesTheSchema_AtTheCurrentVersion_InWalMode()
     {
-        Assert.Equal(Schema.CurrentVersion, Pragma("user_version"));
+        Assert.Equal(SqliteSchema.CurrentVersion, Pragma("user_version"));
         Assert.Equal(1, Pragma("journal_mode"));
     }
 
@@ -30,8 +31,8 @@ public class SchemaFacts : IDisposable
     {
         _queue.Jobs.Enqueue(new JobSpec { Id = "kept", Command = "echo kept" });
         _queue.Db.Dispose();
-        using var again = QueueDatabase.Open(_queue.Path_, _queue.Clock);
-        var job = new JobStore(again).Get("kept");
+        using var again = SqliteDriver.Open(_queue.Path_, _queue.Clock);
+        var job = again.Jobs.Get("kept");
         Assert.Equal("echo kept", job.Command);
         Assert.Equal(QueueJobState.Pending, job.State);
     }
@@ -44,10 +45,10 @@ public class SchemaFacts : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA user_version = {Schema.CurrentVersion + 1}";
+            command.CommandText = $"PRAGMA user_version = {SqliteSchema.CurrentVersion + 1}";
             command.ExecuteNonQuery();
         }
-        var error = Assert.Throws<QueueException>(() => QueueDatabase.Open(_queue.Path_));
+        var error = Assert.Throws<QueueException>(() => SqliteDriver.Open(_queue.Path_));
         Assert.Equal(QueueErrorCode.DatabaseTooNew, error.Code);
     }
 
@@ -62,7 +63,7 @@ public class SchemaFacts : IDisposable
             command.CommandText = "CREATE TABLE precious (x)";
             command.ExecuteNonQuery();
         }
-        var error = Assert.Throws<QueueException>(() => QueueDatabase.Open(path));
+        var error = Assert.Throws<QueueException>(() => SqliteDriver.Open(path));
         Assert.Equal(QueueErrorCode.DatabaseUnavailable, error.Code);
         Assert.Contains("did not create", error.Message);
     }
@@ -72,7 +73,7 @@ public class SchemaFacts : IDisposable
     {
         var path = Path.Combine(_queue.Folder, "notes.txt");
         File.WriteAllText(path, "this is not a database, just some text that is long enough to have a header");
-        var error = Assert.Throws<QueueException>(() => QueueDatabase.Open(path));
+        var error = Assert.Throws<QueueException>(() => SqliteDriver.Open(path));
         Assert.Equal(QueueErrorCode.DatabaseUnavailable, error.Code);
         Assert.Contains(path, error.Message);
     }
@@ -83,7 +84,7 @@ public class SchemaFacts : IDisposable
         if (OperatingSystem.IsWindows()) return;
         var folder = Path.Combine(_queue.Folder, "fresh", "nested");
         var path = Path.Combine(folder, "queue.db");
-        using var db = QueueDatabase.Open(path);
+        using var db = SqliteDriver.Open(path);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
     }
@@ -116,7 +117,7 @@ public class SchemaFacts : IDisposable
         var before = File.ReadAllBytes(path);
         Assert.Equal(new byte[] { 1, 1 }, before[18..20]); // rollback journal: bytes 18-19 are 0x0101; WAL writes 0x0202
 
-        Assert.Throws<QueueException>(() => QueueDatabase.Open(path));
+        Assert.Throws<QueueException>(() => SqliteDriver.Open(path));
 
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.False(File.Exists(path + "-wal"));
@@ -126,9 +127,9 @@ public class SchemaFacts : IDisposable
     public void Open_RefusesAVersionedDatabaseWithoutTheQueueTables()
     {
         var path = Path.Combine(_queue.Folder, "versioned.db");
-        Sql(path, $"CREATE TABLE other (x); PRAGMA user_version = {Schema.CurrentVersion}");
+        Sql(path, $"CREATE TABLE other (x); PRAGMA user_version = {SqliteSchema.CurrentVersion}");
         var before = File.ReadAllBytes(path);
-        var error = Assert.Throws<QueueException>(() => QueueDatabase.Open(path));
+        var error = Assert.Throws<QueueException>(() => SqliteDriver.Open(path));
         Assert.Contains("did not create", error.Message);
         Assert.Equal(before, File.ReadAllBytes(path));
     }
@@ -140,7 +141,7 @@ public class SchemaFacts : IDisposable
         _queue.Db.Dispose();
         var loose = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead;
         File.SetUnixFileMode(_queue.Path_, loose);
-        using var again = QueueDatabase.Open(_queue.Path_, _queue.Clock);
+        using var again = SqliteDriver.Open(_queue.Path_, _queue.Clock);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_queue.Path_));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_queue.Path_ + "-wal") & ~UnixFileMode.UserExecute);
     }
@@ -193,7 +194,7 @@ public class SchemaFacts : IDisposable
         var stray = Path.GetFullPath(scheme + ":");
         try
         {
-            var ex = Assert.ThrowsAny<Exception>(() => QueueDatabase.Open(address));
+            var ex = Assert.ThrowsAny<Exception>(() => SqliteDriver.Open(address));
             var refusal = Assert.IsType<QueueException>(ex);
             Assert.Equal("UnsupportedDatabaseAddress", refusal.Code.ToString());
             Assert.DoesNotContain("s3cret", refusal.Message);
@@ -214,8 +215,36 @@ public class SchemaFacts : IDisposable
     public void Mask_HidesPasswords(string address, string expected) => Assert.Equal(expected, DatabaseLocator.Mask(address));
 
     [Fact]
-    public void DefaultPath_RefusesAnAddressInTheEnvironment() =>
-        Assert.Throws<QueueException>(() => DatabaseLocator.DefaultPath(n => n == DatabaseLocator.EnvironmentVariable ? "postgres://u:p@h/d" : null));
+    public void DefaultPath_RefusesAnAddressOfAnUnknownEngineInTheEnvironment_AndTakesAPostgresAddressAsItIs()
+    {
+        Assert.Throws<QueueException>(() => DatabaseLocator.DefaultPath(n => n == DatabaseLocator.EnvironmentVariable ? "mysql://u:p@h/d" : null));
+        Assert.Equal("postgres://u@h/d", DatabaseLocator.DefaultPath(n => n == DatabaseLocator.EnvironmentVariable ? "postgres://u@h/d" : null));
+    }
+
+    [Theory]
+    [InlineData("mysql://user:s3cret@db.example/queue")]
+    [InlineData("redis://:s3cret@cache/0")]
+    public void QueueDrivers_RefuseAnAddressOfAnUnknownEngine_WithoutEchoingThePassword(string address)
+    {
+        var refusal = Assert.Throws<QueueException>(() => QueueDrivers.Open(address));
+        Assert.Equal(QueueErrorCode.UnsupportedDatabaseAddress, refusal.Code);
+        Assert.DoesNotContain("s3cret", refusal.Message);
+    }
+
+    [Theory]
+    [InlineData("postgres://u@h/d", true)]
+    [InlineData("POSTGRESQL://h/d", true)]
+    [InlineData("Host=db;Database=q", true)]
+    [InlineData("Username=u;Server=db", true)]
+    [InlineData("./queue.db", false)]
+    [InlineData("/tmp/a=b;c.db", false)]
+    [InlineData("host.db", false)]
+    public void QueueAddress_TellsServersFromFiles(string address, bool server) =>
+        Assert.Equal(server, QueueAddress.IsServer(address));
+
+    [Fact]
+    public void Mask_HidesAConnectionStringPassword() =>
+        Assert.Equal("Host=db;Password=***;Database=q", QueueAddress.Mask("Host=db;Password=s3 cret;Database=q"));
 }
 
 /// <summary>A fact about Unix file modes: reported as skipped on Windows instead of passing there.</summary>
@@ -244,7 +273,7 @@ public class MaintenanceFacts : IDisposable
         var report = QueueMaintenance.Check(_queue.Path_);
         Assert.Equal(QueueHealth.OK, report.Verdict);
         Assert.Empty(report.Problems);
-        Assert.Equal(Schema.CurrentVersion, report.SchemaVersion);
+        Assert.Equal(SqliteSchema.CurrentVersion, report.SchemaVersion);
     }
 
     [Fact]
@@ -311,8 +340,8 @@ public class MaintenanceFacts : IDisposable
         Assert.Equal(copy, file.FullName);
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy));
-        using (var restored = QueueDatabase.Open(copy))
-            Assert.Equal(5, new JobStore(restored).List().Count());
+        using (var restored = SqliteDriver.Open(copy))
+            Assert.Equal(5, restored.Jobs.List().Count());
         Assert.Equal(QueueHealth.OK, QueueMaintenance.Check(copy).Verdict);
 
         var before = File.ReadAllBytes(copy);
@@ -324,7 +353,7 @@ public class MaintenanceFacts : IDisposable
         Fill(0);
         _queue.Jobs.Enqueue(new JobSpec { Id = "later", Command = "echo later" });
         QueueBackup.Write(_queue.Db, copy, overwrite: true);
-        using var replaced = QueueDatabase.Open(copy);
-        Assert.NotNull(new JobStore(replaced).Find("later"));
+        using var replaced = SqliteDriver.Open(copy);
+        Assert.NotNull(replaced.Jobs.Find("later"));
     }
 }

@@ -1,4 +1,5 @@
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
@@ -19,7 +20,7 @@ public sealed class ManualClock : TimeProvider
 /// <summary>A real queue file in a fresh temporary folder, deleted afterwards.</summary>
 public sealed class TempQueue : IDisposable
 {
-    private readonly List<QueueDatabase> _opened = new();
+    private readonly List<SqliteDriver> _opened = new();
 
     public TempQueue(TimeProvider? clock = null)
     {
@@ -34,13 +35,13 @@ public sealed class TempQueue : IDisposable
     public string Path_ { get; }
     public TimeProvider Clock { get; }
     public ManualClock Manual => (ManualClock)Clock;
-    public QueueDatabase Db { get; }
-    public JobStore Jobs => new(Db);
+    public SqliteDriver Db { get; }
+    public IJobStore Jobs => Db.Jobs;
 
     /// <summary>Another connection to the same file, as another process would have.</summary>
-    public QueueDatabase Open()
+    public SqliteDriver Open()
     {
-        var db = QueueDatabase.Open(Path_, Clock);
+        var db = SqliteDriver.Open(Path_, Clock);
         lock (_opened) _opened.Add(db);
         return db;
     }

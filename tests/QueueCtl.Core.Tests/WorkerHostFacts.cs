@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 using QueueCtl.Worker;
 
 namespace QueueCtl.Tests;
@@ -13,7 +14,7 @@ public class WorkerHostFacts : IDisposable
 
     public void Dispose() => _queue.Dispose();
 
-    private JobStore Jobs => _queue.Jobs;
+    private IJobStore Jobs => _queue.Jobs;
 
     private (WorkerHost Host, Task Run, CancellationTokenSource Stop, CancellationTokenSource Kill) StartWorker(int concurrency = 1,
         bool exitWhenEmpty = false, string? id = null, TimeSpan? heartbeat = null)
@@ -38,8 +39,8 @@ public class WorkerHostFacts : IDisposable
         await worker.Run.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(20, Jobs.Status().Completed);
         Assert.Equal(20, worker.Host.JobsDone);
-        Assert.Equal("7\n", new OutputStore(_queue.Db).Get("j7").Single().Output.StandardOutput);
-        var registered = new WorkerRegistry(_queue.Db).List().Single();
+        Assert.Equal("7\n", _queue.Db.Outputs.Get("j7").Single().Output.StandardOutput);
+        var registered = _queue.Db.Workers.List().Single();
         Assert.Equal(QueueWorkerState.Stopped, registered.State);
         Assert.Equal(20, registered.JobsDone);
     }
@@ -47,7 +48,7 @@ public class WorkerHostFacts : IDisposable
     [Fact]
     public async Task FailingJob_IsRetried_ThenMovedToTheDeadLetterQueue()
     {
-        new ConfigStore(_queue.Db).Set("backoff-max", "0");
+        _queue.Db.Settings.Set("backoff-max", "0");
         Jobs.Enqueue(new JobSpec { Id = "bad", Command = "echo nope >&2; exit 4", MaxRetries = 2 });
         var worker = StartWorker(exitWhenEmpty: true);
         await worker.Run.WaitAsync(TimeSpan.FromSeconds(60));
@@ -56,17 +57,17 @@ public class WorkerHostFacts : IDisposable
         Assert.Equal(3, job.Attempts);
         Assert.Equal(4, job.ExitCode);
         Assert.Equal("Exited with code 4: nope", job.LastError);
-        Assert.Equal(3, new OutputStore(_queue.Db).Get("bad").Count);
+        Assert.Equal(3, _queue.Db.Outputs.Get("bad").Count);
     }
 
     [Fact]
     public async Task AnIdleWorker_IsWokenByAnEnqueue_NotByItsPoll()
     {
         // Neither the poll (60 s) nor the heartbeat (every 5 s) can explain a pickup within two seconds.
-        new ConfigStore(_queue.Db).Set("poll-interval", "60");
-        new ConfigStore(_queue.Db).Set("lease-duration", "600");
+        _queue.Db.Settings.Set("poll-interval", "60");
+        _queue.Db.Settings.Set("lease-duration", "600");
         var worker = StartWorker();
-        await ShellCommandRunnerFacts.WaitUntil(() => new WorkerRegistry(_queue.Db).List().Any(w => w.State == QueueWorkerState.Running));
+        await ShellCommandRunnerFacts.WaitUntil(() => _queue.Db.Workers.List().Any(w => w.State == QueueWorkerState.Running));
         await Task.Delay(300); // let it settle into its idle wait
         Jobs.Enqueue(new JobSpec { Id = "wake", Command = "true" });
         await WaitForState("wake", QueueJobState.Completed, seconds: 2);
@@ -90,10 +91,10 @@ public class WorkerHostFacts : IDisposable
     public async Task StopRequestedThroughTheQueue_StopsTheWorker()
     {
         var worker = StartWorker(id: "remote-stop");
-        await ShellCommandRunnerFacts.WaitUntil(() => new WorkerRegistry(_queue.Db).List().Any(w => w.State == QueueWorkerState.Running));
-        Assert.True(new WorkerRegistry(_queue.Db).RequestStop("remote-stop"));
+        await ShellCommandRunnerFacts.WaitUntil(() => _queue.Db.Workers.List().Any(w => w.State == QueueWorkerState.Running));
+        Assert.True(_queue.Db.Workers.RequestStop("remote-stop"));
         await worker.Run.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(QueueWorkerState.Stopped, new WorkerRegistry(_queue.Db).List().Single().State);
+        Assert.Equal(QueueWorkerState.Stopped, _queue.Db.Workers.List().Single().State);
     }
 
     [Fact]
@@ -126,10 +127,10 @@ public class WorkerHostFacts : IDisposable
     public async Task AWorkerWhoseProcessIsGone_HasItsJobsRecoveredAtOnce()
     {
         Jobs.Enqueue(new JobSpec { Id = "orphan", Command = "true", MaxRetries = 1 });
-        var registry = new WorkerRegistry(_queue.Db);
+        var registry = _queue.Db.Workers;
         registry.Register("ghost", QueueWorkerState.Running, processId: int.MaxValue - 7, processStartedAt: null, concurrency: 1, logPath: null, version: null);
-        new LeaseStore(_queue.Db, "ghost").Claim(1);
-        new ConfigStore(_queue.Db).Set("backoff-max", "0");
+        _queue.Db.Leases("ghost").Claim(1);
+        _queue.Db.Settings.Set("backoff-max", "0");
 
         var worker = StartWorker(exitWhenEmpty: true);
         await worker.Run.WaitAsync(TimeSpan.FromSeconds(30));
@@ -144,9 +145,9 @@ public class WorkerHostFacts : IDisposable
     public async Task ARunningWorker_NoticesAWorkerDie_KillsItsOrphanedJobProcess_AndRunsTheJobAgain()
     {
         if (OperatingSystem.IsWindows()) return;
-        new ConfigStore(_queue.Db).Set("backoff-max", "0");
+        _queue.Db.Settings.Set("backoff-max", "0");
         var worker = StartWorker(heartbeat: TimeSpan.FromMilliseconds(100));
-        await ShellCommandRunnerFacts.WaitUntil(() => new WorkerRegistry(_queue.Db).List().Any(w => w.State == QueueWorkerState.Running));
+        await ShellCommandRunnerFacts.WaitUntil(() => _queue.Db.Workers.List().Any(w => w.State == QueueWorkerState.Running));
 
         // A worker that died mid-job: registered with a pid that no longer exists, holding a claimed job whose
         // process (a real one) is still running.
@@ -154,7 +155,7 @@ public class WorkerHostFacts : IDisposable
         var ghostFiles = new Execution.RunningProcesses(WorkerFiles.RunningPath(_queue.Path_, "ghost"));
         ghostFiles.Add(orphan.Id, orphan.StartTime.ToUniversalTime());
         Jobs.Enqueue(new JobSpec { Id = "orphaned", Command = "true", RunAt = DateTime.UtcNow.AddHours(1) });
-        var registry = new WorkerRegistry(_queue.Db);
+        var registry = _queue.Db.Workers;
         registry.Register("ghost", QueueWorkerState.Running, processId: int.MaxValue - 7, processStartedAt: null, concurrency: 1, logPath: null, version: null);
         _queue.Db.Write(() => _queue.Db.Execute(
             "UPDATE jobs SET state = 'Processing', worker_id = 'ghost', attempts = 1, runs = 1, lease_until = $l, run_at = 0 WHERE id = 'orphaned'",

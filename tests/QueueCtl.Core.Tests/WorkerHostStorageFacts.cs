@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using QueueCtl.Execution;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Sqlite;
 using QueueCtl.Worker;
 
 namespace QueueCtl.Tests;
@@ -31,11 +32,11 @@ public class WorkerHostStorageFacts : IDisposable
         _queue.Dispose();
     }
 
-    private JobStore Jobs => _queue.Jobs;
+    private IJobStore Jobs => _queue.Jobs;
 
     private string InFolder(string name) => Path.Combine(_queue.Folder, name);
 
-    private (WorkerHost Host, Task Run, QueueDatabase Db) StartWorker(string id, int concurrency = 1)
+    private (WorkerHost Host, Task Run, SqliteDriver Db) StartWorker(string id, int concurrency = 1)
     {
         var db = _queue.Open();
         var host = new WorkerHost(db, new WorkerOptions { WorkerId = id, Concurrency = concurrency }, new JobRunners(), _log);
@@ -57,7 +58,7 @@ public class WorkerHostStorageFacts : IDisposable
     public async Task AWriteLock_LongerThanTheBusyTimeoutAndTheLease_StopsNoWorker_FencesTheLongRun_AndRecordsFinishedRunsOnce()
     {
         if (OperatingSystem.IsWindows()) return;
-        new ConfigStore(_queue.Db).Set("lease-duration", "3");
+        _queue.Db.Settings.Set("lease-duration", "3");
         Jobs.Enqueue(new[]
         {
             new JobSpec { Id = "q1", Command = Gated() },
@@ -69,7 +70,7 @@ public class WorkerHostStorageFacts : IDisposable
         var longPid = int.Parse(File.ReadAllText(InFolder("long.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         // A second worker with nothing to run: its rescuer must not take a's finished runs when the lock goes away.
         var b = StartWorker("b");
-        await WaitUntil(() => new WorkerRegistry(_queue.Db).List().Count(w => w.State == QueueWorkerState.Running) == 2);
+        await WaitUntil(() => _queue.Db.Workers.List().Count(w => w.State == QueueWorkerState.Running) == 2);
 
         using var locker = new SqliteConnection($"Data Source={_queue.Path_};Pooling=False");
         locker.Open();
@@ -119,8 +120,8 @@ public class WorkerHostStorageFacts : IDisposable
         if (OperatingSystem.IsWindows()) return;
         // A moved clock: the lease (60 s) cannot run out in real time during this test, only on the worker's clock.
         using var queue = new TempQueue();
-        new ConfigStore(queue.Db).Set("lease-duration", "60");
-        new JobStore(queue.Db).Enqueue(new JobSpec { Id = "long", Command = $"echo $$ > '{Path.Combine(queue.Folder, "pid")}'; exec sleep 60" });
+        queue.Db.Settings.Set("lease-duration", "60");
+        queue.Db.Jobs.Enqueue(new JobSpec { Id = "long", Command = $"echo $$ > '{Path.Combine(queue.Folder, "pid")}'; exec sleep 60" });
         var host = new WorkerHost(queue.Open(), new WorkerOptions { WorkerId = "w" }, new JobRunners(), _log);
         var stop = new CancellationTokenSource();
         _workers.Add((host.RunAsync(stop.Token), stop));
@@ -140,7 +141,7 @@ public class WorkerHostStorageFacts : IDisposable
         using (var rollback = locker.CreateCommand()) { rollback.CommandText = "ROLLBACK"; rollback.ExecuteNonQuery(); }
 
         // The stopped run is recorded as a lost attempt, not as finished.
-        var jobs = new JobStore(queue.Db);
+        var jobs = queue.Db.Jobs;
         await WaitUntil(() => jobs.Get("long").State == QueueJobState.Failed);
         Assert.Contains("could not renew its lease", jobs.Get("long").LastError);
         Assert.Equal(1, jobs.Get("long").Runs);
@@ -150,7 +151,7 @@ public class WorkerHostStorageFacts : IDisposable
     public async Task AFullDisk_StopsNoWorker_AndTheHeldResultIsRecordedOnceThereIsRoom()
     {
         if (OperatingSystem.IsWindows()) return;
-        new ConfigStore(_queue.Db).Set("lease-duration", "6");
+        _queue.Db.Settings.Set("lease-duration", "6");
         // 20 KB of output needs new pages in job_output: with the file capped at its size, recording it is SQLITE_FULL.
         Jobs.Enqueue(new JobSpec { Id = "big", Command = Gated("head -c 20000 /dev/zero | tr '\\0' x; ") });
         var worker = StartWorker("w");
@@ -167,7 +168,7 @@ public class WorkerHostStorageFacts : IDisposable
         worker.Db.Read(() => worker.Db.Scalar<long>("PRAGMA max_page_count = 1000000"));
         await WaitUntil(() => Jobs.Get("big").State == QueueJobState.Completed);
         Assert.Equal(1, Jobs.Get("big").Runs);
-        Assert.Equal(20000, new OutputStore(_queue.Db).Get("big").Single().Output.StandardOutput!.Length);
+        Assert.Equal(20000, _queue.Db.Outputs.Get("big").Single().Output.StandardOutput!.Length);
         Assert.Equal(new[] { "big" }, Ran());
         await WaitUntil(() => _log.Lines.Any(l => l.Message.StartsWith("Worker w: storage available again", StringComparison.Ordinal)));
         Assert.False(worker.Run.IsCompleted);
@@ -177,7 +178,7 @@ public class WorkerHostStorageFacts : IDisposable
     public async Task AFrozenWorkerOnThisMachine_HasItsJobProcessKilled_BeforeItsJobRunsAgain()
     {
         if (OperatingSystem.IsWindows()) return;
-        new ConfigStore(_queue.Db).Set("backoff-max", "0");
+        _queue.Db.Settings.Set("backoff-max", "0");
         // The frozen worker: a live process (stopped, as with kill -STOP) registered as a worker, holding a job whose
         // lease has expired, and whose job process still runs.
         using var frozen = System.Diagnostics.Process.Start("sleep", "120");
@@ -185,7 +186,7 @@ public class WorkerHostStorageFacts : IDisposable
         try
         {
             System.Diagnostics.Process.Start("kill", $"-STOP {frozen.Id}").WaitForExit();
-            var registry = new WorkerRegistry(_queue.Db);
+            var registry = _queue.Db.Workers;
             WorkerFiles.EnsureFolder(_queue.Path_);
             registry.Register("frozen", QueueWorkerState.Running, frozen.Id, frozen.StartTime.ToUniversalTime(), 1, null, null);
             var files = new RunningProcesses(WorkerFiles.RunningPath(_queue.Path_, "frozen"));
@@ -194,7 +195,7 @@ public class WorkerHostStorageFacts : IDisposable
             // The second run records whether the first run's process was still there when it started.
             var check = $"s=$(cut -d' ' -f3 /proc/{jobProcess.Id}/stat 2>/dev/null); if [ -z \"$s\" ] || [ \"$s\" = Z ]; then echo gone; else echo alive; fi >> '{InFolder("ran")}'";
             Jobs.Enqueue(new JobSpec { Id = "stuck", Command = check, MaxRetries = 1 });
-            new LeaseStore(_queue.Db, "frozen").Claim(1);
+            _queue.Db.Leases("frozen").Claim(1);
             _queue.Db.Write(() => _queue.Db.Execute("UPDATE jobs SET lease_until = $l WHERE id = 'stuck'", ("$l", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds())));
             _queue.Db.Write(() => _queue.Db.Execute("UPDATE workers SET heartbeat_at = $h WHERE id = 'frozen'", ("$h", DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds())));
 

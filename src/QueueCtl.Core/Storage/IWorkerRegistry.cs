@@ -32,10 +32,11 @@ public interface IWorkerRegistry
     IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt)> LiveOnThisHost();
 
     /// <summary>
-    /// The process and last heartbeat of each of <paramref name="ids"/> registered from this machine, whatever its
-    /// recorded state.
+    /// The process and heartbeat age of each of <paramref name="ids"/> registered from this machine, whatever its
+    /// recorded state: a worker marked Lost may still have a process (frozen, or stopped with SIGSTOP) whose job
+    /// processes run on. The age is measured by the store's clock, the one that stamped the heartbeat.
     /// </summary>
-    IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, DateTime HeartbeatAt)> OnThisHost(IReadOnlyList<string> ids);
+    IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, TimeSpan HeartbeatAge)> OnThisHost(IReadOnlyList<string> ids);
 
     /// <summary>Marks live workers whose heartbeat is older than the lease as Lost.</summary>
     int MarkSilentWorkersLost();

@@ -40,6 +40,7 @@ public static partial class QueueAddress
     [GeneratedRegex(@"^\s*([^=;]+=[^;]*;\s*)*(host|server)\s*=", RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionString();
 
-    [GeneratedRegex(@"(?i)\b(password|passwd|pwd|pass|secret|token|key)\s*=\s*[^&;\s]*")]
+    // A value runs to the next separator of a query (&) or a connection string (;), or is quoted.
+    [GeneratedRegex(@"(?i)\b(password|passwd|pwd|pass|secret|token|key)\s*=\s*(""[^""]*""|'[^']*'|[^&;]*)")]
     private static partial Regex Secret();
 }

@@ -18,4 +18,25 @@ public static class QueueDrivers
             ? PostgresDriver.Open(address, options)
             : SqliteDriver.Open(address, options.Clock);
     }
+
+    /// <summary>
+    /// Checks a queue without opening it as a queue: it must neither create a missing one nor migrate one. SQLite
+    /// files only; a server has its own tools (amcheck, pg_dump), and a PostgreSQL address is refused.
+    /// </summary>
+    public static QueueHealthReport Check(string address) => QueueMaintenance.Check(FileOnly(address, "checked"));
+
+    /// <summary>Mends what <see cref="Check"/> found and is safe to recompute (SQLite files only).</summary>
+    public static QueueHealthReport Repair(string address) => QueueMaintenance.Repair(FileOnly(address, "repaired"));
+
+    /// <summary>Writes a consistent copy of an open SQLite queue to <paramref name="destination"/>.</summary>
+    public static FileInfo Backup(IQueueDriver queue, string destination, bool overwrite) => queue is SqliteDriver sqlite
+        ? QueueBackup.Write(sqlite, destination, overwrite)
+        : throw ServerRefusal(queue.Address, "backed up", "pg_dump --schema");
+
+    private static string FileOnly(string address, string verb) =>
+        QueueAddress.IsServer(address) ? throw ServerRefusal(QueueAddress.Mask(address), verb, "amcheck and pg_dump") : address;
+
+    private static QueueException ServerRefusal(string address, string verb, string tools) =>
+        new(QueueErrorCode.UnsupportedDatabaseAddress,
+            $"'{address}' is a PostgreSQL queue: only SQLite queue files are {verb} by QueueCtl; use PostgreSQL's own tools ({tools}).");
 }

@@ -25,10 +25,10 @@ public sealed class BackupQueueCommand : QueueCmdlet
     {
         var source = DatabasePath;
         var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
-        if (!File.Exists(source))
+        if (!IsServerQueue && !File.Exists(source))
             ThrowQueueError(new QueueException(QueueErrorCode.DatabaseUnavailable, $"There is no queue file at '{source}'."), source);
         if (!ShouldProcess(destination, $"Back up the queue '{source}'")) return;
-        var copy = Guard(() => QueueBackup.Write(Db, destination, Force), destination);
+        var copy = Guard(() => QueueDrivers.Backup(Db, destination, Force), destination);
         // Through the provider, so the file shows as Get-Item shows it (mode, owner, size), not as a bare FileInfo.
         WriteObject(InvokeProvider.Item.Get(new[] { copy.FullName }, force: true, literalPath: true), enumerateCollection: true);
     }

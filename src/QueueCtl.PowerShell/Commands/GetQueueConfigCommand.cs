@@ -22,7 +22,7 @@ public sealed class GetQueueConfigCommand : QueueCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<QueueConfigEntry> entries = Array.Empty<QueueConfigEntry>();
-        if (!TryQueue(() => entries = new ConfigStore(Db).List(), Name)) return;
+        if (!TryQueue(() => entries = Db.Settings.List(), Name)) return;
         if (Name is null)
         {
             WriteObject(entries, enumerateCollection: true);

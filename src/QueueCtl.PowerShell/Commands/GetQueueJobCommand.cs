@@ -36,7 +36,7 @@ public sealed class GetQueueJobCommand : QueueCmdlet
     {
         var filters = Id?.Select(i => Wildcards.TryCreate(i, this)).OfType<WildcardFilter>().ToList();
         if (filters is { Count: 0 }) return; // every pattern was refused: listing all jobs instead would be wrong
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try
         {
@@ -52,6 +52,6 @@ public sealed class GetQueueJobCommand : QueueCmdlet
         }
         if (filters is null || State is { Length: > 0 }) return;
         foreach (var literal in filters.Where(f => f.Literal is not null && !found.Contains(f.Literal)))
-            WriteQueueError(JobStore.NotFound(literal.Literal!), literal.Literal);
+            WriteQueueError(JobStoreExtensions.NotFound(literal.Literal!), literal.Literal);
     }
 }

@@ -15,7 +15,7 @@ public sealed class GetQueueStatusCommand : QueueCmdlet
     {
         try
         {
-            WriteObject(new JobStore(Db).Status());
+            WriteObject(Db.Jobs.Status());
         }
         catch (QueueException ex)
         {

@@ -26,7 +26,7 @@ public sealed class GetQueueWorkerCommand : QueueCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<QueueWorker> workers = Array.Empty<QueueWorker>();
-        if (!TryQueue(() => workers = new WorkerRegistry(Db).List(), Id)) return;
+        if (!TryQueue(() => workers = Db.Workers.List(), Id)) return;
         foreach (var worker in WorkerTargets.Filter(workers, Id, this))
             if (State is not { Length: > 0 } || State.Contains(worker.State)) WriteObject(worker);
     }

@@ -31,7 +31,7 @@ public sealed class InvokeQueueDlqRetryCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         if (All)
         {
             var dead = store.List(states: new[] { QueueJobState.Dead }).ToList();

@@ -91,7 +91,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         // Resolving the location costs tens of microseconds: once per pipeline, not once per job.
         _currentLocation = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
-        _enqueuer = new BatchingEnqueuer(new Storage.JobStore(Db));
+        _enqueuer = new BatchingEnqueuer(Db.Jobs);
     }
 
     protected override void ProcessRecord()
@@ -152,7 +152,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
             _progress.RecordType = ProgressRecordType.Completed;
             WriteProgress(_progress);
         }
-        WriteVerbose($"Wrote {_enqueuer!.Written} job(s) in {_enqueuer.Batches} transaction(s) to {Db.Path}.");
+        WriteVerbose($"Wrote {_enqueuer!.Written} job(s) in {_enqueuer.Batches} transaction(s) to {Db.Address}.");
     }
 
     #endregion

@@ -34,8 +34,8 @@ public sealed class ReceiveQueueJobCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var jobs = new JobStore(Db);
-        var outputs = new OutputStore(Db);
+        var jobs = Db.Jobs;
+        var outputs = Db.Outputs;
         foreach (var (target, job, error) in ResolveJobs(jobs, Id))
         {
             if (error is not null)

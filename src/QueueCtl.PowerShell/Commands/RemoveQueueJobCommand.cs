@@ -28,7 +28,7 @@ public sealed class RemoveQueueJobCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         ChangeJobs(store, Id, "Remove", id => store.Remove(id, Force), PassThru);
     }
 }

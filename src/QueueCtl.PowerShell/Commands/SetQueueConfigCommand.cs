@@ -102,7 +102,7 @@ public sealed class SetQueueConfigCommand : QueueCmdlet
                 ThrowQueueError(ex, name);
             }
         }
-        var store = new ConfigStore(Db);
+        var store = Db.Settings;
         foreach (var (setting, value) in validated)
         {
             var action = value is null ? "Reset to default" : $"Set to {value}";

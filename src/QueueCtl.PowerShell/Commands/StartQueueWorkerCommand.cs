@@ -68,21 +68,21 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
 
     private void LaunchDetached()
     {
-        var registry = new WorkerRegistry(Db);
+        var registry = Db.Workers;
         var moduleDirectory = Path.GetDirectoryName(typeof(StartQueueWorkerCommand).Assembly.Location)!;
-        WorkerFiles.EnsureFolder(Db.Path);
+        WorkerFiles.EnsureFolder(Db.LocalPath);
         for (var i = 0; i < Count; i++)
         {
             var id = WorkerOptions.NewWorkerId();
-            var log = WorkerFiles.LogPath(Db.Path, id);
+            var log = WorkerFiles.LogPath(Db.LocalPath, id);
             PrivateFiles.CreateIfMissing(log);
             registry.Register(id, QueueWorkerState.Starting, 0, null, Concurrency, log, Version);
             try
             {
-                using var process = WorkerLauncher.Launch(moduleDirectory, Db.Path, id, Concurrency, log);
+                using var process = WorkerLauncher.Launch(moduleDirectory, DatabasePath, Db.LocalPath, OpenOptions.Credential, id, Concurrency, log);
                 var startedAt = process.StartTime.ToUniversalTime();
                 registry.SetProcess(id, process.Id, startedAt);
-                if (!OperatingSystem.IsWindows()) SupervisorFile.Write(Db.Path, id, process.Id, startedAt);
+                if (!OperatingSystem.IsWindows()) SupervisorFile.Write(Db.LocalPath, id, process.Id, startedAt);
             }
             catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
@@ -110,7 +110,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             log.Write(WorkerLogLevel.Information, $"The process that started this worker (pid {pid}) is gone: stopping.");
             _graceful.Cancel();
         });
-        var databases = new List<QueueDatabase>();
+        var databases = new List<IQueueDriver>();
         var runners = new List<JobRunners>();
         Task? all = null;
         try
@@ -118,12 +118,12 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             var path = DatabasePath;
             if (Detached && WorkerId is not null)
             {
-                using var previous = QueueDatabase.Open(path);
+                using var previous = QueueDrivers.Open(path, OpenOptions);
                 WorkerRestart.Reclaim(previous, WorkerId, log);
             }
             var hosts = Enumerable.Range(0, Count).Select(_ =>
             {
-                var db = QueueDatabase.Open(path);
+                var db = QueueDrivers.Open(path, OpenOptions);
                 databases.Add(db);
                 var jobRunners = WorkerRunners.Create();
                 runners.Add(jobRunners);

@@ -24,7 +24,7 @@ public sealed class StopQueueJobCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         ChangeJobs(store, Id, "Cancel", store.Cancel, PassThru);
     }
 }

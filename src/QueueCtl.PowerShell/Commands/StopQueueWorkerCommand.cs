@@ -48,7 +48,7 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var registry = new WorkerRegistry(Db);
+        var registry = Db.Workers;
         IReadOnlyList<QueueWorker> workers = Array.Empty<QueueWorker>();
         if (!TryQueue(() => workers = registry.List(), Id)) return;
         // -Force also reaches a worker recorded as Lost whose process is still here (frozen, or stopped with SIGSTOP).
@@ -73,10 +73,10 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
     protected override void EndProcessing()
     {
         if (_waitFor.Count == 0) return;
-        var registry = new WorkerRegistry(Db);
+        var registry = Db.Workers;
         var deadline = Timeout is { } t ? DateTime.UtcNow + t : DateTime.MaxValue;
         var progress = new ProgressRecord(1, "Stopping queue workers", "Waiting for running jobs to finish") { PercentComplete = 0 };
-        using var watcher = new QueueWatcher(Db);
+        using var watcher = Db.Listen();
         using var onCancel = StopToken.Register(watcher.Poke);
         var pending = _waitFor.ToList();
         while (!StopToken.IsCancellationRequested)
@@ -112,7 +112,7 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
     /// Kills a worker on this machine: its supervisor first (so nothing restarts it), then its process, stopped or not,
     /// then its job processes and whatever they started; recovers its jobs at once.
     /// </summary>
-    private bool TryKill(WorkerRegistry registry, QueueWorker worker)
+    private bool TryKill(IWorkerRegistry registry, QueueWorker worker)
     {
         var local = registry.OnThisHost(new[] { worker.Id }).FirstOrDefault();
         if (local.Id is null)
@@ -121,11 +121,11 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
                 $"Worker '{worker.Id}' runs on {worker.HostName}; it cannot be killed from here, so it was asked to stop gracefully.", worker.Id));
             return false;
         }
-        if (SupervisorFile.LivePid(Db.Path, worker.Id) is { } supervisor) KillAndWait(supervisor);
+        if (SupervisorFile.LivePid(Db.LocalPath, worker.Id) is { } supervisor) KillAndWait(supervisor);
         if (ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt)) KillAndWait(local.Pid);
-        SupervisorFile.Delete(Db.Path, worker.Id);
-        RunningProcesses.KillOrphans(WorkerFiles.RunningPath(Db.Path, worker.Id));
-        var leases = new LeaseStore(Db, worker.Id);
+        SupervisorFile.Delete(Db.LocalPath, worker.Id);
+        RunningProcesses.KillOrphans(WorkerFiles.RunningPath(Db.LocalPath, worker.Id));
+        var leases = Db.Leases(worker.Id);
         leases.ExpireLeasesOf(worker.Id);
         var recovered = leases.RecoverExpired();
         registry.SetState(worker.Id, QueueWorkerState.Stopped);
@@ -149,6 +149,6 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
     }
 
     /// <summary>Whether the worker's process still exists on this machine, whatever its recorded state.</summary>
-    private static bool LiveHere(WorkerRegistry registry, QueueWorker worker) =>
+    private static bool LiveHere(IWorkerRegistry registry, QueueWorker worker) =>
         registry.OnThisHost(new[] { worker.Id }).FirstOrDefault() is { Id: not null } local && ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt);
 }

@@ -24,9 +24,9 @@ public sealed class TestQueueCommand : QueueCmdlet
     {
         // The check opens the file itself, read only in effect: it must neither create a missing queue nor migrate one.
         var path = DatabasePath;
-        var report = Guard(() => QueueMaintenance.Check(path), path);
+        var report = Guard(() => QueueDrivers.Check(path), DatabaseLocator.Mask(path));
         if (Repair && report.Verdict == QueueHealth.Inconsistent && ShouldProcess(path, "Recompute the job counters and remove orphaned output"))
-            report = Guard(() => QueueMaintenance.Repair(path), path);
+            report = Guard(() => QueueDrivers.Repair(path), path);
         WriteObject(report);
     }
 }

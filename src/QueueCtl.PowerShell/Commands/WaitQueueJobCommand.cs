@@ -32,7 +32,7 @@ public sealed class WaitQueueJobCommand : QueueCmdlet
 
     protected override void ProcessRecord()
     {
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         foreach (var (target, job, error) in ResolveJobs(store, Id))
         {
             if (error is not null) WriteQueueError(error, target);
@@ -43,10 +43,10 @@ public sealed class WaitQueueJobCommand : QueueCmdlet
     protected override void EndProcessing()
     {
         if (_ids.Count == 0) return;
-        var store = new JobStore(Db);
+        var store = Db.Jobs;
         var deadline = Timeout < 0 ? DateTime.MaxValue : DateTime.UtcNow.AddSeconds(Timeout);
         var progress = new ProgressRecord(2, "Waiting for queue jobs", "Starting") { PercentComplete = 0 };
-        using var watcher = new QueueWatcher(Db);
+        using var watcher = Db.Listen();
         using var onCancel = StopToken.Register(watcher.Poke);
         var finished = new Dictionary<string, QueueJob?>(StringComparer.OrdinalIgnoreCase);
         while (!StopToken.IsCancellationRequested)

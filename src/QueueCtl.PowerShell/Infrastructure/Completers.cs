@@ -52,9 +52,9 @@ public sealed class JobIdCompleter : IArgumentCompleter
     {
         var path = Completion.DatabaseFor(fakeBoundParameters);
         if (!File.Exists(path)) return Array.Empty<CompletionResult>();
-        using var db = QueueDatabase.Open(path);
+        using var db = QueueDrivers.Open(path);
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
-        var jobs = new JobStore(db).List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200).ToList();
+        var jobs = db.Jobs.List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200).ToList();
         return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {DisplayText.Safe(j.Command)}")), wordToComplete ?? "").ToList();
     });
 
@@ -70,8 +70,8 @@ public sealed class WorkerIdCompleter : IArgumentCompleter
     {
         var path = Completion.DatabaseFor(fakeBoundParameters);
         if (!File.Exists(path)) return Array.Empty<CompletionResult>();
-        using var db = QueueDatabase.Open(path);
-        return Completion.Results(new WorkerRegistry(db).List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "").ToList();
+        using var db = QueueDrivers.Open(path);
+        return Completion.Results(db.Workers.List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "").ToList();
     });
 }
 

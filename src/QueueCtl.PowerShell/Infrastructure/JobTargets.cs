@@ -10,7 +10,7 @@ internal static class JobTargets
     /// Each job named by <paramref name="ids"/>, or the refusal for an exact id that does not exist or a pattern that
     /// cannot match. A database failure is not an item's refusal: it throws.
     /// </summary>
-    public static IEnumerable<(string Target, QueueJob? Job, QueueException? Error)> Resolve(JobStore store, IEnumerable<string> ids)
+    public static IEnumerable<(string Target, QueueJob? Job, QueueException? Error)> Resolve(IJobStore store, IEnumerable<string> ids)
     {
         foreach (var id in ids)
         {
@@ -23,7 +23,7 @@ internal static class JobTargets
             if (filter.Literal is { } literal)
             {
                 var job = store.Find(literal);
-                yield return job is null ? (literal, null, JobStore.NotFound(literal)) : (literal, job, null);
+                yield return job is null ? (literal, null, JobStoreExtensions.NotFound(literal)) : (literal, job, null);
                 continue;
             }
             foreach (var job in store.List(new[] { filter }).ToList())

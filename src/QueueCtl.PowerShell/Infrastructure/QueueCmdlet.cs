@@ -11,10 +11,12 @@ namespace QueueCtl.PowerShell.Infrastructure;
 public abstract class QueueCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private QueueDatabase? _db;
+    private IQueueDriver? _db;
+    private string? _dbAddress;
 
     /// <summary>
-    /// The queue file. Defaults to $env:QUEUECTL_DATABASE, else the per-user data folder
+    /// The queue: the path of an SQLite file, or a PostgreSQL address (postgres://user@host/db?schema=name, or an
+    /// Npgsql connection string). Defaults to $env:QUEUECTL_DATABASE, else the per-user data folder
     /// (~/.local/share/queuectl/queue.db on Linux).
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -22,8 +24,16 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     public string? Database { get; set; }
 
     /// <summary>
-    /// The full path of the queue this invocation uses. An address (postgres://…) is refused before PowerShell could
-    /// take it for a relative path.
+    /// The user name and password for a PostgreSQL queue, instead of those in the address, $env:PGPASSWORD or
+    /// ~/.pgpass. Never shown, logged, or passed on a command line.
+    /// </summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>
+    /// The queue this invocation uses: a file path made full against the PowerShell location, or a server address as
+    /// given. An address of an engine QueueCtl lacks is refused before PowerShell could take it for a relative path.
     /// </summary>
     protected string DatabasePath
     {
@@ -31,9 +41,9 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
         {
             try
             {
-                return Database is { } path
-                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(DatabaseLocator.RefuseAddress(path))
-                    : DatabaseLocator.DefaultPath();
+                if (Database is not { } path) return DatabaseLocator.DefaultPath();
+                var address = DatabaseLocator.RefuseAddress(path);
+                return QueueAddress.IsServer(address) ? address : SessionState.Path.GetUnresolvedProviderPathFromPSPath(address);
             }
             catch (QueueException ex)
             {
@@ -44,21 +54,29 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>True when the queue is kept on a server rather than in a local file.</summary>
+    protected bool IsServerQueue => QueueAddress.IsServer(DatabasePath);
+
+    /// <summary>The options the queue is opened with (the credential, when given).</summary>
+    protected QueueOpenOptions OpenOptions => new() { Credential = Credential?.GetNetworkCredential() };
+
     /// <summary>The open queue; opened on first use, so a cmdlet that fails validation touches nothing.</summary>
-    protected QueueDatabase Db
+    protected IQueueDriver Db
     {
         get
         {
             var path = DatabasePath;
-            if (_db is not null && _db.Path == Path.GetFullPath(path)) return _db;
+            if (_db is not null && _dbAddress == path) return _db;
             _db?.Dispose();
+            _db = null;
             try
             {
-                _db = QueueDatabase.Open(path);
+                _db = QueueDrivers.Open(path, OpenOptions);
+                _dbAddress = path;
             }
             catch (QueueException ex)
             {
-                ThrowTerminatingError(QueueErrors.ToRecord(ex, path));
+                ThrowTerminatingError(QueueErrors.ToRecord(ex, DatabaseLocator.Mask(path)));
             }
             if (WarnsAboutConfig)
                 foreach (var problem in _db!.Config.Problems)
@@ -93,7 +111,7 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     /// The loop of a job-changing cmdlet: each job <paramref name="ids"/> names (wildcards allowed; a missing exact id
     /// is an error), confirmed through ShouldProcess, changed by <paramref name="change"/>, emitted with -PassThru.
     /// </summary>
-    protected void ChangeJobs(JobStore store, IEnumerable<string> ids, string action, Func<string, QueueJob> change, bool passThru)
+    protected void ChangeJobs(IJobStore store, IEnumerable<string> ids, string action, Func<string, QueueJob> change, bool passThru)
     {
         foreach (var (target, job, error) in ResolveJobs(store, ids))
         {
@@ -106,7 +124,7 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     /// The jobs <paramref name="ids"/> name (see <see cref="JobTargets.Resolve"/>); a database failure while looking
     /// them up ends the cmdlet with its ErrorId instead of escaping as a raw exception.
     /// </summary>
-    protected IEnumerable<(string Target, QueueJob? Job, QueueException? Error)> ResolveJobs(JobStore store, IEnumerable<string> ids)
+    protected IEnumerable<(string Target, QueueJob? Job, QueueException? Error)> ResolveJobs(IJobStore store, IEnumerable<string> ids)
     {
         using var targets = JobTargets.Resolve(store, ids).GetEnumerator();
         while (Guard(targets.MoveNext, ids)) yield return targets.Current;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using QueueCtl.Storage;
 using System.Management.Automation;
 using System.Runtime.InteropServices;
 
@@ -12,11 +14,16 @@ namespace QueueCtl.PowerShell.Infrastructure;
 /// </summary>
 internal static class WorkerLauncher
 {
-    public static Process Launch(string moduleDirectory, string databasePath, string workerId, int concurrency, string logPath)
+    /// <summary>
+    /// Starts the worker. The queue's address and any credential reach it through its environment, never its command
+    /// line: an address may hold a password, and every user of the machine can read a command line (ps).
+    /// </summary>
+    public static Process Launch(string moduleDirectory, string address, string localPath, NetworkCredential? credential,
+        string workerId, int concurrency, string logPath)
     {
         var command = string.Join(' ',
             $"Import-Module -Name {Quote(Path.Combine(moduleDirectory, "QueueCtl.psd1"))};",
-            $"Start-QueueWorker -Foreground -Detached -Database {Quote(databasePath)} -WorkerId {Quote(workerId)}",
+            $"Start-QueueWorker -Foreground -Detached -WorkerId {Quote(workerId)}",
             $"-Concurrency {concurrency} -LogPath {Quote(logPath)}");
         var (pwsh, prefix) = PwshCommand();
         var pwshArguments = prefix.Concat(new[] { "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", command });
@@ -42,7 +49,14 @@ internal static class WorkerLauncher
             info.Environment["QUEUECTL_SUPERVISED_WORKER"] = workerId;
         }
         info.UseShellExecute = false;
-        info.WorkingDirectory = Path.GetDirectoryName(databasePath)!;
+        info.WorkingDirectory = Path.GetDirectoryName(localPath)!;
+        info.Environment[DatabaseLocator.EnvironmentVariable] = address;
+        if (credential is not null)
+        {
+            // libpq's own variables, which the PostgreSQL driver reads when the address names no user or password.
+            if (!string.IsNullOrEmpty(credential.UserName)) info.Environment["PGUSER"] = credential.UserName;
+            info.Environment["PGPASSWORD"] = credential.Password;
+        }
         // A worker is a long-lived background process: dynamic PGO would keep re-compiling its hot code for a minute
         // after start, and PowerShell's startup telemetry would try the network from every worker. Both cost idle CPU.
         // Idle thread-pool threads spin before they sleep; a worker wakes them for every job's process exit and

@@ -98,6 +98,9 @@ public sealed class SqliteDriver : IQueueDriver
     /// <summary>Opens (creating when missing) the queue at <paramref name="path"/> and brings its schema up to date.</summary>
     public static SqliteDriver Open(string path, TimeProvider? clock = null)
     {
+        if (QueueAddress.IsServer(path))
+            throw new QueueException(QueueErrorCode.UnsupportedDatabaseAddress,
+                $"'{QueueAddress.Mask(path)}' is a PostgreSQL address, not the path of an SQLite queue file.");
         path = System.IO.Path.GetFullPath(DatabaseLocator.RefuseAddress(path));
         SqliteConnection? connection = null;
         try

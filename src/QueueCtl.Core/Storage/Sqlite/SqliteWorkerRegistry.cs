@@ -98,15 +98,14 @@ internal sealed class SqliteWorkerRegistry : IWorkerRegistry
         r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2)),
         ("$host", Environment.MachineName)));
 
-    /// <summary>
-    /// The process and last heartbeat of each of <paramref name="ids"/> registered from this machine, whatever its
-    /// recorded state: a worker marked Lost may still have a process (frozen, or stopped with SIGSTOP) whose job
-    /// processes run on.
-    /// </summary>
-    public IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, DateTime HeartbeatAt)> OnThisHost(IReadOnlyList<string> ids) => _db.Read(() => _db.Query(
-        "SELECT id, pid, process_started_at, heartbeat_at FROM workers WHERE host = $host AND id IN (SELECT value FROM json_each($ids))",
-        r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2), UnixTime.FromMs(r.GetInt64(3))),
-        ("$host", Environment.MachineName), ("$ids", System.Text.Json.JsonSerializer.Serialize(ids))));
+    public IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, TimeSpan HeartbeatAge)> OnThisHost(IReadOnlyList<string> ids) => _db.Read(() =>
+    {
+        var now = _db.NowMs;
+        return _db.Query(
+            "SELECT id, pid, process_started_at, heartbeat_at FROM workers WHERE host = $host AND id IN (SELECT value FROM json_each($ids))",
+            r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2), TimeSpan.FromMilliseconds(Math.Max(0, now - r.GetInt64(3)))),
+            ("$host", Environment.MachineName), ("$ids", System.Text.Json.JsonSerializer.Serialize(ids)));
+    });
 
     /// <summary>Marks live workers whose heartbeat is older than the lease as Lost.</summary>
     public int MarkSilentWorkersLost() => _db.Write(() =>
