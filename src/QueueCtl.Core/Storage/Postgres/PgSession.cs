@@ -29,8 +29,8 @@ internal sealed class PgSession
         // catches a server or link that stopped answering.
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
         _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, timeoutMs / 1000 + 5);
-        Now = Scalar<long>(StartSql, Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            Pg.Big("now", stampedNow));
+        Now = Query(StartSql, r => r.GetInt64(2), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Pg.Big("now", stampedNow)).Single();
     }
 
     /// <summary>The transaction's time: the server's clock in Unix milliseconds (or a test's stamping clock).</summary>

@@ -13,8 +13,11 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
 
     public PostgresWorkerRegistry(PostgresDriver db) => _db = db;
 
+    /// <summary>Records a worker about to start or starting; wakes the queue's listeners.</summary>
     public void Register(string id, QueueWorkerState state, int processId, DateTime? processStartedAt, int concurrency,
-        string? logPath, string? version) => _db.Run(session => session.Execute(
+        string? logPath, string? version) => _db.Run(session =>
+    {
+        session.Execute(
         "INSERT INTO {s}.workers (id, host, pid, process_started_at, state, concurrency, started_at, heartbeat_at, log_path, version) " +
         "VALUES (@id, @host, @pid, @pstart, @state, @concurrency, @now, @now, @log, @version) " +
         "ON CONFLICT ((lower(id))) DO UPDATE SET host = excluded.host, pid = excluded.pid, process_started_at = excluded.process_started_at, " +
@@ -22,7 +25,9 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
         "heartbeat_at = excluded.heartbeat_at, log_path = coalesce(excluded.log_path, workers.log_path), version = excluded.version",
         Pg.Text("id", id), Pg.Text("host", Environment.MachineName), Pg.Int("pid", processId),
         Pg.Big("pstart", processStartedAt is { } ps ? UnixTime.ToMs(ps) : null), Pg.Text("state", state.ToString()),
-        Pg.Int("concurrency", concurrency), Pg.Big("now", session.Now), Pg.Text("log", logPath), Pg.Text("version", version)));
+        Pg.Int("concurrency", concurrency), Pg.Big("now", session.Now), Pg.Text("log", logPath), Pg.Text("version", version));
+        session.Notify(); // Start-QueueWorker waits for its worker to sign on
+    });
 
     public void SetProcess(string id, int processId, DateTime? processStartedAt) => _db.Run(session => session.Execute(
         "UPDATE {s}.workers SET pid = @pid, process_started_at = @pstart WHERE lower(id) = lower(@id) AND state = 'Starting'",
