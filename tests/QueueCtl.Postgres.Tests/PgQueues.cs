@@ -51,9 +51,9 @@ public sealed class PgQueues : IDisposable
     public string Address => AddressOf(Schema);
 
     /// <summary>Opens the test schema's queue; with <paramref name="stampClock"/> the store's times come from it.</summary>
-    public IQueueDriver Open(TimeProvider? stampClock = null, string? schema = null)
+    public IQueueDriver Open(TimeProvider? stampClock = null, string? schema = null, string? query = null)
     {
-        var db = PostgresDriver.Open(AddressOf(schema ?? Schema), QueueOpenOptions.Default, stampClock);
+        var db = PostgresDriver.Open(AddressOf(schema ?? Schema) + (query is null ? "" : "&" + query), QueueOpenOptions.Default, stampClock);
         lock (_opened) _opened.Add(db);
         return db;
     }
