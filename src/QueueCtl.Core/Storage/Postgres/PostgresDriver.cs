@@ -1,9 +1,183 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using QueueCtl.Configuration;
+
 namespace QueueCtl.Storage.Postgres;
 
-/// <summary>The PostgreSQL driver (being built).</summary>
-public sealed class PostgresDriver
+/// <summary>
+/// A queue kept in one schema of a PostgreSQL database. Thread-safe: every call takes a pooled connection for one
+/// transaction (READ COMMITTED) and gives it back, so a worker's loop and heartbeat never wait on each other here.
+/// Every time the store writes or compares comes from the server's clock (see <see cref="PgSession.Now"/>); <see
+/// cref="Clock"/> is only this process's clock, for the worker's self-fencing.
+/// </summary>
+public sealed class PostgresDriver : IQueueDriver
 {
-    public static IQueueDriver Open(string address, QueueOpenOptions options) =>
-        throw new QueueException(QueueErrorCode.UnsupportedDatabaseAddress,
-            $"'{QueueAddress.Mask(address)}' is a PostgreSQL address; this build of QueueCtl has no PostgreSQL driver yet.");
+    private const int DefaultBusyTimeoutMs = 60_000;
+    private readonly PostgresAddress _address;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider? _stampClock;
+    private readonly ConcurrentDictionary<string, string> _sql = new(StringComparer.Ordinal);
+    private volatile QueueConfig _config = QueueConfig.Default;
+    private long _busyTimeoutMs = DefaultBusyTimeoutMs;
+    private int _disposed;
+    private IJobStore? _jobs;
+    private IWorkerRegistry? _workers;
+    private IConfigStore? _settings;
+    private IOutputStore? _outputs;
+
+    private PostgresDriver(PostgresAddress address, NpgsqlDataSource dataSource, TimeProvider clock, TimeProvider? stampClock)
+    {
+        _address = address;
+        _dataSource = dataSource;
+        Clock = clock;
+        _stampClock = stampClock;
+        Address = address.Display;
+        LocalPath = DatabaseLocator.ServerQueuePath(address.Identity);
+        Counts = new PostgresCounts(this);
+    }
+
+    public string Engine => "PostgreSQL";
+
+    public string Address { get; }
+
+    public string LocalPath { get; }
+
+    public TimeProvider Clock { get; }
+
+    public QueueConfig Config => _config;
+
+    public TimeSpan BusyTimeout
+    {
+        get => TimeSpan.FromMilliseconds(Interlocked.Read(ref _busyTimeoutMs));
+        set => Interlocked.Exchange(ref _busyTimeoutMs, (long)Math.Clamp(value.TotalMilliseconds, 0, int.MaxValue));
+    }
+
+    public IJobStore Jobs => _jobs ??= new PostgresJobStore(this);
+
+    public IWorkerRegistry Workers => _workers ??= new PostgresWorkerRegistry(this);
+
+    public IConfigStore Settings => _settings ??= new PostgresConfigStore(this);
+
+    public IOutputStore Outputs => _outputs ??= new PostgresOutputStore(this);
+
+    public ILeaseStore Leases(string workerId) => new PostgresLeaseStore(this, workerId);
+
+    public IQueueListener Listen() => _address.Listen ? new PostgresListener(this) : new PollingListener();
+
+    /// <summary>The server reports damaged data or a damaged index (XX001, XX002): waiting does not cure it.</summary>
+    public bool IsCorruption(QueueException error) =>
+        PostgresErrors.SqlState(error) is PostgresErrors.DataCorrupted or PostgresErrors.IndexCorrupted;
+
+    /// <summary>A lock (lock_timeout, 55P03) or a statement (statement_timeout, 57014) outlasted <see cref="BusyTimeout"/>.</summary>
+    public bool IsLockTimeout(QueueException error) =>
+        PostgresErrors.SqlState(error) is PostgresErrors.LockNotAvailable or PostgresErrors.QueryCanceled;
+
+    /// <summary>The schema holding the queue, quoted.</summary>
+    internal string Schema => _address.QuotedSchema;
+
+    /// <summary>The LISTEN/NOTIFY channel of this queue: one per schema.</summary>
+    internal string Channel => "qc_" + _address.Schema;
+
+    /// <summary>Sent with this driver's notifications, so its own listeners can tell them from other processes' changes.</summary>
+    internal string NotifyToken { get; } = Guid.NewGuid().ToString("N");
+
+    internal PostgresAddress Parsed => _address;
+
+    internal PostgresCounts Counts { get; }
+
+    /// <summary>Opens the queue at <paramref name="address"/> and brings its schema up to date.</summary>
+    public static IQueueDriver Open(string address, QueueOpenOptions options) => Open(address, options, null);
+
+    /// <summary>
+    /// As <see cref="Open(string, QueueOpenOptions)"/>; with <paramref name="stampClock"/> set, the store stamps and
+    /// compares times with it instead of the server's clock, so tests can move time.
+    /// </summary>
+    internal static PostgresDriver Open(string address, QueueOpenOptions options, TimeProvider? stampClock)
+    {
+        var parsed = PostgresAddress.Parse(address, options.Credential);
+        Tune(parsed.Builder);
+        var dataSource = NpgsqlDataSource.Create(parsed.Builder);
+        var db = new PostgresDriver(parsed, dataSource, options.Clock ?? TimeProvider.System, stampClock);
+        try
+        {
+            db.Run(session => { PostgresSchema.Migrate(session, db); return 0; }, "cannot be opened");
+            db.ReloadConfig();
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.</summary>
+    private static void Tune(NpgsqlConnectionStringBuilder b)
+    {
+        if (b.MaxPoolSize == 100) b.MaxPoolSize = 10;
+        if (b.Timeout == 15) b.Timeout = 10;
+        if (b.KeepAlive == 0) b.KeepAlive = 5;
+        if (!b.TcpKeepAlive)
+        {
+            b.TcpKeepAlive = true;
+            if (b.TcpKeepAliveTime == 0) b.TcpKeepAliveTime = 5;
+            if (b.TcpKeepAliveInterval == 0) b.TcpKeepAliveInterval = 2;
+        }
+        if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 64;
+        if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "QueueCtl";
+    }
+
+    public QueueConfig ReloadConfig()
+    {
+        var stored = Run(s => s.Query("SELECT name, value FROM {s}.config", r => (r.GetString(0), r.GetString(1))))
+            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
+        // The synchronous setting is SQLite's: it is stored and shown like any other, and means nothing here.
+        return _config = QueueConfig.From(stored);
+    }
+
+    /// <summary>The SQL with {s} replaced by the quoted schema, built once per text.</summary>
+    internal string Sql(string template) => _sql.GetOrAdd(template, t => t.Replace("{s}", Schema, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction on a pooled connection: all of it commits, or none of it. Failures
+    /// of the server or the link become QueueException(DatabaseUnavailable); after a broken connection the pool is
+    /// emptied, so the next call connects afresh.
+    /// </summary>
+    internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used")
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = _dataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction();
+            var session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow());
+            var result = work(session);
+            transaction.Commit();
+            return result;
+        }
+        catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
+        {
+            if (PostgresErrors.IsBrokenConnection(ex)) _dataSource.Clear();
+            throw PostgresErrors.Wrap(ex, Address, _address.Builder.Password, what);
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    internal void Run(Action<PgSession> work) => Run(s => { work(s); return 0; });
+
+    private long? StampedNow() => _stampClock?.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>A connection of its own, outside the pool, for a listener (not opened yet).</summary>
+    internal NpgsqlConnection CreateListenerConnection() =>
+        new(new NpgsqlConnectionStringBuilder(_address.Builder.ConnectionString) { Pooling = false, MaxAutoPrepare = 0 }.ConnectionString);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _dataSource.Dispose();
+    }
 }

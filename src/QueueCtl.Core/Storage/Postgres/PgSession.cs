@@ -1,0 +1,95 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace QueueCtl.Storage.Postgres;
+
+/// <summary>
+/// One transaction on one pooled connection, with the server's time read once at its start (<see cref="Now"/>): every
+/// timestamp the transaction writes or compares is that one, so all hosts agree on leases whatever their own clocks.
+/// SQL names the queue's schema as {s}.
+/// </summary>
+internal sealed class PgSession
+{
+    // The server's clock, unless a test stamps its own time (@now).
+    private const string StartSql =
+        "SELECT set_config('lock_timeout', @timeout, true), set_config('statement_timeout', @timeout, true), " +
+        "coalesce(@now, (extract(epoch from clock_timestamp()) * 1000)::bigint)";
+
+    private readonly PostgresDriver _db;
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly int _commandTimeoutSeconds;
+
+    public PgSession(PostgresDriver db, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan busyTimeout, long? stampedNow)
+    {
+        _db = db;
+        _connection = connection;
+        _transaction = transaction;
+        // The server gives up first (lock_timeout, statement_timeout: SQLSTATE 55P03, 57014); the client's timeout only
+        // catches a server or link that stopped answering.
+        var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
+        _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, timeoutMs / 1000 + 5);
+        Now = Query(StartSql, r => r.GetInt64(2), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Pg.Big("now", stampedNow)).Single();
+    }
+
+    /// <summary>The transaction's time: the server's clock in Unix milliseconds (or a test's stamping clock).</summary>
+    public long Now { get; }
+
+    public NpgsqlCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlCommand(_db.Sql(sql), _connection, _transaction) { CommandTimeout = _commandTimeoutSeconds };
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    public int Execute(string sql, params NpgsqlParameter[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    public T? Scalar<T>(string sql, params NpgsqlParameter[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        var value = command.ExecuteScalar();
+        if (value is null or DBNull) return default;
+        return value is T typed ? typed : (T)System.Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Runs a query; <paramref name="bind"/> is called once per result (to look up column ordinals by name) and returns
+    /// the mapper of one row.
+    /// </summary>
+    public List<T> QueryBound<T>(string sql, Func<NpgsqlDataReader, Func<T>> bind, params NpgsqlParameter[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        var map = bind(reader);
+        while (reader.Read()) rows.Add(map());
+        return rows;
+    }
+
+    /// <summary>Runs a query of a few columns and maps every row with <paramref name="map"/>.</summary>
+    public List<T> Query<T>(string sql, Func<NpgsqlDataReader, T> map, params NpgsqlParameter[] parameters) =>
+        QueryBound<T>(sql, r => () => map(r), parameters);
+
+    /// <summary>Wakes the queue's listeners once this transaction commits (several calls send one notification).</summary>
+    public void Notify() => Execute("SELECT pg_notify(@channel, @token)", Pg.Text("channel", _db.Channel), Pg.Text("token", _db.NotifyToken));
+}
+
+/// <summary>Typed parameters: a null is sent with its type, so the server never has to guess it.</summary>
+internal static class Pg
+{
+    public static NpgsqlParameter Text(string name, string? value) => new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+    public static NpgsqlParameter Big(string name, long? value) => new(name, NpgsqlDbType.Bigint) { Value = value is { } v ? v : DBNull.Value };
+    public static NpgsqlParameter Int(string name, int? value) => new(name, NpgsqlDbType.Integer) { Value = value is { } v ? v : DBNull.Value };
+    public static NpgsqlParameter Bool(string name, bool value) => new(name, NpgsqlDbType.Boolean) { Value = value };
+    public static NpgsqlParameter Texts(string name, IReadOnlyCollection<string?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
+    public static NpgsqlParameter Bigs(string name, IEnumerable<long?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = values.ToArray() };
+    public static NpgsqlParameter Ints(string name, IEnumerable<int> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = values.ToArray() };
+}

@@ -1,0 +1,245 @@
+using Npgsql;
+
+namespace QueueCtl.Storage.Postgres;
+
+/// <summary>
+/// Waits for other processes' changes to the queue through LISTEN/NOTIFY on the queue's channel, on a connection of
+/// its own. Writers notify in the transaction of their change, so a notification arrives only once the change is
+/// visible. A background task waits on the connection (no thread, no polling while idle); when the connection breaks
+/// it reconnects with backoff and reports a change, since notifications may have been missed meanwhile. Nothing
+/// here throws out of <see cref="Wait"/>. This driver's own notifications (its token) are not changes "by another
+/// connection" and are ignored.
+/// </summary>
+internal sealed class PostgresListener : IQueueListener
+{
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
+
+    private readonly PostgresDriver _db;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private readonly Task _loop;
+    private long _changes;
+    private long _seen;
+    private bool _signalled;
+    private bool _poked;
+
+    public PostgresListener(PostgresDriver db)
+    {
+        _db = db;
+        NpgsqlConnection? first = null;
+        try
+        {
+            first = Connect(CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
+        {
+            // The loop keeps trying; until then, waits simply time out.
+        }
+        _loop = Task.Run(() => ListenLoop(first));
+    }
+
+    public bool IsWatching => true;
+
+    public void Poke()
+    {
+        lock (_gate)
+        {
+            _poked = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public bool HasChanged()
+    {
+        lock (_gate)
+        {
+            if (_changes == _seen) return false;
+            _seen = _changes;
+            return true;
+        }
+    }
+
+    public bool Wait(TimeSpan timeout, bool waitForWriters = true)
+    {
+        // A notification is sent on commit, so a change it reports is visible already: waitForWriters has nothing to wait for.
+        var deadline = DateTime.UtcNow + (timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_poked)
+                {
+                    _poked = false;
+                    return false;
+                }
+                if (_signalled)
+                {
+                    _signalled = false;
+                    if (_changes != _seen) return true;
+                }
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero) return false;
+                Monitor.Wait(_gate, remaining > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : remaining);
+            }
+        }
+    }
+
+    private void Changed()
+    {
+        lock (_gate)
+        {
+            _changes++;
+            _signalled = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private async Task<NpgsqlConnection> Connect(CancellationToken cancel)
+    {
+        var connection = _db.CreateListenerConnection();
+        try
+        {
+            await connection.OpenAsync(cancel).ConfigureAwait(false);
+            connection.Notification += (_, e) =>
+            {
+                if (e.Payload != _db.NotifyToken) Changed();
+            };
+            await using var listen = new NpgsqlCommand($"LISTEN \"{_db.Channel}\"", connection);
+            await listen.ExecuteNonQueryAsync(cancel).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ListenLoop(NpgsqlConnection? connection)
+    {
+        var retry = FirstRetry;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (connection is null)
+                {
+                    connection = await Connect(_stop.Token).ConfigureAwait(false);
+                    retry = FirstRetry;
+                    Changed(); // whatever was notified while the connection was down is lost: have the caller look
+                }
+                await connection.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception)
+            {
+                // Broken link, server restart, failed reconnect: start over on a new connection after a pause.
+                if (connection is not null)
+                {
+                    await DisposeQuietly(connection).ConfigureAwait(false);
+                    connection = null;
+                    Changed();
+                }
+                try
+                {
+                    await Task.Delay(retry, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                retry = retry * 2 > LastRetry ? LastRetry : retry * 2;
+            }
+        }
+        if (connection is not null) await DisposeQuietly(connection).ConfigureAwait(false);
+    }
+
+    private static async Task DisposeQuietly(NpgsqlConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Already broken: nothing to close.
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // The loop ends by itself; its errors have nowhere to go.
+        }
+        _stop.Dispose();
+        Poke();
+    }
+}
+
+/// <summary>
+/// The listener of poll-only mode (listen=false, for poolers in transaction mode that cannot hold a LISTEN): waits last
+/// until their timeout or a <see cref="Poke"/>, and after each wait that ran out the queue counts as changed, so the
+/// caller looks at it once per poll.
+/// </summary>
+internal sealed class PollingListener : IQueueListener
+{
+    private readonly object _gate = new();
+    private bool _poked;
+    private bool _maybeChanged;
+
+    public bool IsWatching => false;
+
+    public void Poke()
+    {
+        lock (_gate)
+        {
+            _poked = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public bool HasChanged()
+    {
+        lock (_gate)
+        {
+            var changed = _maybeChanged;
+            _maybeChanged = false;
+            return changed;
+        }
+    }
+
+    public bool Wait(TimeSpan timeout, bool waitForWriters = true)
+    {
+        var deadline = DateTime.UtcNow + (timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+        lock (_gate)
+        {
+            while (!_poked)
+            {
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero)
+                {
+                    _maybeChanged = true;
+                    return false;
+                }
+                Monitor.Wait(_gate, remaining > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : remaining);
+            }
+            _poked = false;
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

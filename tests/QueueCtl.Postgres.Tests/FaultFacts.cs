@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Npgsql;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Postgres.Tests;
+
+public sealed class FaultFacts : IDisposable
+{
+    private readonly PgQueues _queues = new();
+
+    public void Dispose() => _queues.Dispose();
+
+    [Fact]
+    public void A_lock_held_longer_than_the_busy_timeout_is_a_lock_timeout()
+    {
+        if (!PgQueues.Ready()) return;
+        using var db = _queues.Open();
+        db.Jobs.Enqueue(new JobSpec { Id = "locked", Command = "echo" });
+        using var admin = PgQueues.Admin();
+        using var tx = admin.BeginTransaction();
+        using (var lockRow = new NpgsqlCommand($"SELECT 1 FROM \"{_queues.Schema}\".jobs WHERE id = 'locked' FOR UPDATE", admin, tx))
+            lockRow.ExecuteNonQuery();
+        db.BusyTimeout = TimeSpan.FromMilliseconds(300);
+        var sw = Stopwatch.StartNew();
+        var error = Assert.Throws<QueueException>(() => db.Jobs.Remove("locked"));
+        Assert.Equal(QueueErrorCode.DatabaseUnavailable, error.Code);
+        Assert.True(db.IsLockTimeout(error), error.Message);
+        Assert.False(db.IsCorruption(error));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.ElapsedMilliseconds} ms");
+        tx.Rollback();
+        Assert.Equal("locked", db.Jobs.Remove("locked").Id);
+    }
+
+    [Fact]
+    public void A_connection_killed_by_the_server_fails_one_call_and_the_next_one_reconnects()
+    {
+        if (!PgQueues.Ready()) return;
+        var app = "qc_" + _queues.Schema;
+        using var db = _queues.Open(query: "application_name=" + app);
+        using var writer = _queues.Open();
+        using var listener = db.Listen();
+        db.Jobs.Enqueue(new JobSpec { Id = "a", Command = "echo" });
+        Assert.Equal(2, PgQueues.Scalar($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'")); // pooled + listener
+        PgQueues.Scalar($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{app}'");
+
+        // The listener notices, reports a change (notifications may have been lost), and listens again.
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(10)));
+        Assert.True(listener.HasChanged());
+        QueueJob? found = null;
+        try
+        {
+            found = db.Jobs.Find("a");
+        }
+        catch (QueueException ex)
+        {
+            Assert.Equal(QueueErrorCode.DatabaseUnavailable, ex.Code);
+            found = db.Jobs.Find("a");
+        }
+        Assert.NotNull(found);
+        var deadline = Stopwatch.StartNew();
+        while (PgQueues.Scalar($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND query ILIKE 'LISTEN%'") == 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the listener did not reconnect");
+            Thread.Sleep(50);
+        }
+        writer.Jobs.Enqueue(new JobSpec { Command = "after the reconnect" });
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
+    }
+}
