@@ -7,7 +7,7 @@ using QueueCtl.Storage.Sqlite;
 //   queue are completed. The end is a count, not a spell of idle polls: enqueuers that start late must not be raced.
 // enqueue <db> <prefix> <count>: enqueues <count> jobs with ids <prefix>-<n>, in batches of 50.
 if (args.Length < 4 || (args[0] == "claim" && args.Length < 5)) { Console.Error.WriteLine("usage: claim <db> <name> <batch> <total> | enqueue <db> <name> <n>"); return 2; }
-using var db = SqliteDriver.Open(args[1]);
+using var db = QueueDrivers.Open(args[1]);
 switch (args[0])
 {
     case "claim":

@@ -6,22 +6,23 @@ using QueueCtl.Storage.Sqlite;
 namespace QueueCtl.Tests;
 
 /// <summary>One job goes to exactly one claimer, however many threads and processes claim at once.</summary>
-public class ClaimConcurrencyFacts : IDisposable
+public abstract class ClaimConcurrencyFacts : DriverFacts
 {
-    private readonly TempQueue _queue = new(TimeProvider.System);
+    protected ClaimConcurrencyFacts(DriverKind kind) : base(kind, TimeProvider.System)
+    {
+    }
 
-    public void Dispose() => _queue.Dispose();
 
-    [Fact]
+    [SkippableFact]
     public void ManyThreads_EachWithItsOwnConnection_NeverClaimTheSameJob()
     {
         const int jobs = 2000;
-        _queue.Jobs.Enqueue(Enumerable.Range(0, jobs).Select(i => new JobSpec { Id = $"t{i}", Command = "true" }).ToList());
+        Queue.Jobs.Enqueue(Enumerable.Range(0, jobs).Select(i => new JobSpec { Id = $"t{i}", Command = "true" }).ToList());
         var claimedBy = new System.Collections.Concurrent.ConcurrentBag<(string Job, int Thread)>();
         using var start = new Barrier(8);
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
-            using var db = SqliteDriver.Open(_queue.Path_);
+            var db = Queue.Open();
             var leases = db.Leases($"thread-{t}");
             var random = new Random(t);
             start.SignalAndWait();
@@ -43,10 +44,10 @@ public class ClaimConcurrencyFacts : IDisposable
         Assert.True(twice.Count == 0, $"claimed more than once: {string.Join(", ", twice.Take(10))}");
         Assert.Equal(jobs, claimedBy.Count);
         Assert.True(claimedBy.Select(c => c.Thread).Distinct().Count() > 1, "the work should have been shared");
-        Assert.Equal(jobs, _queue.Jobs.Status().Completed);
+        Assert.Equal(jobs, Queue.Jobs.Status().Completed);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ManyProcesses_ClaimingWhileOthersEnqueue_RunEveryJobExactlyOnce()
     {
         const int enqueuers = 3, perEnqueuer = 400, claimers = 4;
@@ -64,13 +65,17 @@ public class ClaimConcurrencyFacts : IDisposable
 
         Assert.Equal(claimed.Count, claimed.Distinct().Count());
         Assert.True(expected.SetEquals(claimed), $"missing: {string.Join(",", expected.Except(claimed).Take(10))}");
-        Assert.Equal(enqueuers * perEnqueuer, _queue.Jobs.Status().Completed);
+        Assert.Equal(enqueuers * perEnqueuer, Queue.Jobs.Status().Completed);
     }
 
     private Process Probe(string dll, string verb, string name, params int[] numbers)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, verb, _queue.Path_, name }.Concat(numbers.Select(n => n.ToString()))) info.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, verb, Queue.Path_, name }.Concat(numbers.Select(n => n.ToString()))) info.ArgumentList.Add(a);
         return Process.Start(info)!;
     }
 }
+
+public sealed class SqliteClaimConcurrencyFacts() : ClaimConcurrencyFacts(DriverKind.Sqlite);
+
+public sealed class PostgresClaimConcurrencyFacts() : ClaimConcurrencyFacts(DriverKind.Postgres);

@@ -4,23 +4,24 @@ using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
-public class ConfigFacts : IDisposable
+public abstract class ConfigFacts : DriverFacts
 {
-    private readonly TempQueue _queue = new();
+    protected ConfigFacts(DriverKind kind) : base(kind)
+    {
+    }
 
-    public void Dispose() => _queue.Dispose();
 
-    [Fact]
+    [SkippableFact]
     public void Defaults_MatchTheDocumentedValues()
     {
-        var config = _queue.Db.Config;
+        var config = Queue.Db.Config;
         Assert.Equal(3, config.MaxRetries);
         Assert.Equal(2, config.BackoffBase);
         Assert.Equal(TimeSpan.FromSeconds(300), config.JobTimeout);
         Assert.Equal("FULL", config.Synchronous);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("max-retries", "-1")]
     [InlineData("max-retries", "abc")]
     [InlineData("max-retries", "1.5")]
@@ -30,55 +31,59 @@ public class ConfigFacts : IDisposable
     [InlineData("synchronous", "OFF")]
     public void Set_RefusesInvalidValues_AndWritesNothing(string name, string value)
     {
-        var store = _queue.Db.Settings;
+        var store = Queue.Db.Settings;
         var error = Assert.Throws<QueueException>(() => store.Set(name, value));
         Assert.Equal(QueueErrorCode.InvalidConfigValue, error.Code);
         Assert.Contains(name, error.Message);
         Assert.True(store.Get(name).IsDefault);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Set_RefusesUnknownNames()
     {
-        var error = Assert.Throws<QueueException>(() => _queue.Db.Settings.Set("max-retry", "3"));
+        var error = Assert.Throws<QueueException>(() => Queue.Db.Settings.Set("max-retry", "3"));
         Assert.Equal(QueueErrorCode.UnknownConfigName, error.Code);
         Assert.Contains("max-retries", error.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Set_StoresTheValue_ForEveryConnection()
     {
-        _queue.Db.Settings.Set("MAX-RETRIES", " 5 ");
-        Assert.Equal(5, _queue.Db.Config.MaxRetries);
-        using var other = _queue.Open();
+        Queue.Db.Settings.Set("MAX-RETRIES", " 5 ");
+        Assert.Equal(5, Queue.Db.Config.MaxRetries);
+        using var other = Queue.Open();
         Assert.Equal(5, other.Config.MaxRetries);
         Assert.Equal(5, other.Settings.Get("max-retries").Value);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Seconds_AcceptsTimeSpanText()
     {
-        var entry = _queue.Db.Settings.Set("job-timeout", "00:02:00");
+        var entry = Queue.Db.Settings.Set("job-timeout", "00:02:00");
         Assert.Equal(TimeSpan.FromMinutes(2), entry.Value);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Reset_ReturnsToTheDefault()
     {
-        var store = _queue.Db.Settings;
+        var store = Queue.Db.Settings;
         store.Set("backoff-base", "3");
         store.Reset("backoff-base");
         Assert.True(store.Get("backoff-base").IsDefault);
-        Assert.Equal(2, _queue.Db.Config.BackoffBase);
+        Assert.Equal(2, Queue.Db.Config.BackoffBase);
     }
 
-    [Fact]
+    [SkippableFact]
     public void EverySetting_HasAValidDefault()
     {
         foreach (var setting in ConfigSettings.All)
             Assert.Equal(setting.DefaultValue, setting.Normalize(setting.DefaultValue));
     }
 }
+
+public sealed class SqliteConfigFacts() : ConfigFacts(DriverKind.Sqlite);
+
+public sealed class PostgresConfigFacts() : ConfigFacts(DriverKind.Postgres);
 
 /// <summary>Values another tool wrote to the config table are validated on read (issue 8, item 14).</summary>
 public class StoredConfigFacts : IDisposable
@@ -141,7 +146,7 @@ public class StoredConfigFacts : IDisposable
     public void AStoredSynchronousOff_IsNotApplied()
     {
         Store("synchronous", "OFF");
-        using var db = _queue.Open();
+        using var db = (SqliteDriver)_queue.Open();
         Assert.Equal("FULL", db.Config.Synchronous);
         Assert.Equal(2L, db.Read(() => db.Scalar<long>("PRAGMA synchronous"))); // 2 = FULL, 0 = OFF
         Assert.Equal("synchronous", Assert.Single(db.Config.Problems).Name);

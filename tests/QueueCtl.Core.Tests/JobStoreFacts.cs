@@ -4,29 +4,30 @@ using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
-public class JobStoreFacts : IDisposable
+public abstract class JobStoreFacts : DriverFacts
 {
-    private readonly TempQueue _queue = new();
+    protected JobStoreFacts(DriverKind kind) : base(kind)
+    {
+    }
 
-    public void Dispose() => _queue.Dispose();
 
-    private IJobStore Jobs => _queue.Jobs;
+    private IJobStore Jobs => Queue.Jobs;
 
-    [Fact]
+    [SkippableFact]
     public void Enqueue_StoresAPendingJob_WithConfiguredDefaults()
     {
         var job = Jobs.Enqueue(new JobSpec { Command = "echo hi" });
         Assert.Matches("^[0-9a-z]{13}$", job.Id);
         Assert.Equal(QueueJobState.Pending, job.State);
         Assert.Equal(3, job.MaxRetries);
-        Assert.Equal(_queue.Manual.UtcNow, job.CreatedAt);
+        Assert.Equal(Queue.Manual.UtcNow, job.CreatedAt);
         Assert.Equal(job.CreatedAt, job.RunAt);
         var stored = Jobs.Get(job.Id);
         Assert.Equal(job.Command, stored.Command);
         Assert.Equal(job.CreatedAt, stored.CreatedAt);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Enqueue_ADuplicateId_IsRefused_AndLeavesTheOriginal_WhileTheRestOfTheBatchIsStored()
     {
         Jobs.Enqueue(new JobSpec { Id = "a", Command = "echo original" });
@@ -43,7 +44,7 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(3, Jobs.Status().Pending);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("")]
     [InlineData("   ")]
     public void Enqueue_AnEmptyCommand_IsRefused(string command)
@@ -53,7 +54,7 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(0, Jobs.Status().Total);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Enqueue_NegativeMaxRetries_IsRefused()
     {
         var result = Jobs.Enqueue(new[] { new JobSpec { Command = "true", MaxRetries = -1 } })[0];
@@ -61,7 +62,7 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(0, Jobs.Status().Total);
     }
 
-    [Fact]
+    [SkippableFact]
     public void List_FiltersByWildcardAndState_OldestFirst()
     {
         Jobs.Enqueue(new[] { "build-1", "build-2", "test-1", "build_3" }.Select(id => new JobSpec { Id = id, Command = "true" }).ToList());
@@ -72,7 +73,7 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(2, Jobs.List(first: 2).Count());
     }
 
-    [Fact]
+    [SkippableFact]
     public void List_PagesThroughEveryJob()
     {
         Jobs.Enqueue(Enumerable.Range(0, 2500).Select(i => new JobSpec { Id = $"j{i}", Command = "true" }).ToList());
@@ -83,11 +84,11 @@ public class JobStoreFacts : IDisposable
         Assert.Equal("j2499", all[^1]);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Remove_RefusesAProcessingJob_UnlessForced()
     {
         Jobs.Enqueue(new JobSpec { Id = "busy", Command = "sleep 10" });
-        _queue.Db.Leases("w1").Claim(1);
+        Queue.Db.Leases("w1").Claim(1);
         Assert.Equal(QueueErrorCode.InvalidJobState, Assert.Throws<QueueException>(() => Jobs.Remove("busy")).Code);
         Assert.Equal(QueueJobState.Processing, Jobs.Get("busy").State);
         Jobs.Remove("busy", force: true);
@@ -95,15 +96,15 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(0, Jobs.Status().Processing);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Remove_AMissingJob_IsNotFound() =>
         Assert.Equal(QueueErrorCode.JobNotFound, Assert.Throws<QueueException>(() => Jobs.Remove("ghost")).Code);
 
-    [Fact]
+    [SkippableFact]
     public void RetryDead_ReturnsTheJobToPending_WithAttemptsReset_AndHistoryKept()
     {
         Jobs.Enqueue(new JobSpec { Id = "d", Command = "false", MaxRetries = 0 });
-        var leases = _queue.Db.Leases("w1");
+        var leases = Queue.Db.Leases("w1");
         var claim = leases.Claim(1).Single();
         leases.FinishRun(new FinishedRun(claim, RunOutcome.Failure("boom", 1)));
         Assert.Equal(QueueJobState.Dead, Jobs.Get("d").State);
@@ -121,7 +122,7 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(2, again.Run);
     }
 
-    [Fact]
+    [SkippableFact]
     public void RetryDead_RefusesAJobThatIsNotDead_AndLeavesIt()
     {
         Jobs.Enqueue(new JobSpec { Id = "p", Command = "true" });
@@ -129,11 +130,11 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Pending, Jobs.Get("p").State);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Cancel_APendingJob_CancelsIt_AndAProcessingJob_FlagsIt()
     {
         Jobs.Enqueue(new[] { new JobSpec { Id = "run", Command = "sleep 9" }, new JobSpec { Id = "wait", Command = "true" } });
-        _queue.Db.Leases("w1").Claim(1);
+        Queue.Db.Leases("w1").Claim(1);
         Assert.True(Jobs.Cancel("run").CancelRequested);
         Assert.Equal(QueueJobState.Processing, Jobs.Get("run").State);
         var cancelled = Jobs.Cancel("wait");
@@ -142,11 +143,11 @@ public class JobStoreFacts : IDisposable
         Assert.Equal(QueueErrorCode.InvalidJobState, Assert.Throws<QueueException>(() => Jobs.Cancel("wait")).Code);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Status_CountsEveryState_AndTheOldestPendingAge()
     {
         Jobs.Enqueue(new JobSpec { Id = "old", Command = "true" });
-        _queue.Manual.Advance(TimeSpan.FromMinutes(5));
+        Queue.Manual.Advance(TimeSpan.FromMinutes(5));
         Jobs.Enqueue(new[] { new JobSpec { Id = "new", Command = "true" }, new JobSpec { Id = "x", Command = "true" } });
         Jobs.Cancel("x");
         var status = Jobs.Status();
@@ -159,28 +160,33 @@ public class JobStoreFacts : IDisposable
     }
 }
 
+public sealed class SqliteJobStoreFacts() : JobStoreFacts(DriverKind.Sqlite);
+
+public sealed class PostgresJobStoreFacts() : JobStoreFacts(DriverKind.Postgres);
+
 /// <summary>What the store refuses writes nothing (issue 8, items 12 and 15).</summary>
-public class JobStoreRefusalFacts : IDisposable
+public abstract class JobStoreRefusalFacts : DriverFacts
 {
-    private readonly TempQueue _queue = new();
+    protected JobStoreRefusalFacts(DriverKind kind) : base(kind)
+    {
+    }
 
-    public void Dispose() => _queue.Dispose();
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(QueueJobKind.Command)]
     [InlineData(QueueJobKind.ScriptBlock)]
     public void Enqueue_RefusesACommandWithNul_AndStoresNothing(QueueJobKind kind)
     {
-        var error = Assert.Throws<QueueException>(() => _queue.Jobs.Enqueue(new JobSpec { Kind = kind, Command = "echo safe\0rm -rf ~" }));
+        var error = Assert.Throws<QueueException>(() => Queue.Jobs.Enqueue(new JobSpec { Kind = kind, Command = "echo safe\0rm -rf ~" }));
         Assert.Equal(QueueErrorCode.InvalidJobSpec, error.Code);
-        Assert.Empty(_queue.Jobs.List());
-        Assert.Equal(0, _queue.Jobs.Status().Pending);
+        Assert.Empty(Queue.Jobs.List());
+        Assert.Equal(0, Queue.Jobs.Status().Pending);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Enqueue_RefusesOnlyTheBadItemOfABatch()
     {
-        var results = _queue.Jobs.Enqueue(new[]
+        var results = Queue.Jobs.Enqueue(new[]
         {
             new JobSpec { Id = "good", Command = "echo ok" },
             new JobSpec { Id = "bad", Command = "echo a\0b" },
@@ -189,6 +195,10 @@ public class JobStoreRefusalFacts : IDisposable
         Assert.NotNull(results[0].Job);
         Assert.Equal(QueueErrorCode.InvalidJobSpec, results[1].Error!.Code);
         Assert.Equal(QueueErrorCode.InvalidJobSpec, results[2].Error!.Code);
-        Assert.Equal(new[] { "good" }, _queue.Jobs.List().Select(j => j.Id));
+        Assert.Equal(new[] { "good" }, Queue.Jobs.List().Select(j => j.Id));
     }
 }
+
+public sealed class SqliteJobStoreRefusalFacts() : JobStoreRefusalFacts(DriverKind.Sqlite);
+
+public sealed class PostgresJobStoreRefusalFacts() : JobStoreRefusalFacts(DriverKind.Postgres);

@@ -4,24 +4,22 @@ using QueueCtl.Storage.Sqlite;
 
 namespace QueueCtl.Tests;
 
-public class LeaseStoreFacts : IDisposable
+public abstract class LeaseStoreFacts : DriverFacts
 {
-    private readonly TempQueue _queue = new();
-    private readonly ILeaseStore _w1;
-    private readonly ILeaseStore _w2;
-
-    public LeaseStoreFacts()
+    protected LeaseStoreFacts(DriverKind kind) : base(kind)
     {
-        _w1 = _queue.Db.Leases("w1");
-        _w2 = _queue.Open().Leases("w2");
     }
 
-    public void Dispose() => _queue.Dispose();
+    private ILeaseStore? _first;
+    private ILeaseStore? _second;
 
-    private ManualClock Clock => _queue.Manual;
-    private IJobStore Jobs => _queue.Jobs;
+    private ILeaseStore _w1 => _first ??= Queue.Db.Leases("w1");
+    private ILeaseStore _w2 => _second ??= Queue.Open().Leases("w2");
 
-    [Fact]
+    private ManualClock Clock => Queue.Manual;
+    private IJobStore Jobs => Queue.Jobs;
+
+    [SkippableFact]
     public void Claim_TakesDueJobsOldestFirst_AndMarksThemProcessing()
     {
         Jobs.Enqueue(new[] { "a", "b", "c" }.Select(id => new JobSpec { Id = id, Command = "true" }).ToList());
@@ -36,7 +34,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Empty(_w1.Claim(5));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Claim_LeavesJobsThatAreNotDueYet()
     {
         Jobs.Enqueue(new JobSpec { Id = "later", Command = "true", RunAt = Clock.UtcNow.AddMinutes(1) });
@@ -47,7 +45,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Single(_w1.Claim(1));
     }
 
-    [Fact]
+    [SkippableFact]
     public void FailingJob_IsRetriedWithExponentialBackoff_ThenDead_WithItsLastErrorAndExitCode()
     {
         Jobs.Enqueue(new JobSpec { Id = "flaky", Command = "exit 7", MaxRetries = 2 });
@@ -77,7 +75,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(1, Jobs.Status().Dead);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Finish_StoresTheRunsOutput()
     {
         Jobs.Enqueue(new JobSpec { Id = "o", Command = "echo hi" });
@@ -88,11 +86,11 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Completed, job.State);
         Assert.Equal(0, job.ExitCode);
         Assert.NotNull(job.FinishedAt);
-        var runs = _queue.Db.Outputs.Get("o");
+        var runs = Queue.Db.Outputs.Get("o");
         Assert.Equal("hi\n", Assert.Single(runs).Output.StandardOutput);
     }
 
-    [Fact]
+    [SkippableFact]
     public void OnlyTheHolderOfTheCurrentRun_CanFinishIt()
     {
         Jobs.Enqueue(new JobSpec { Id = "j", Command = "true" });
@@ -107,12 +105,12 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Completed, Jobs.Get("j").State);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ExpiredLease_IsRecovered_AsAFailedAttempt_AndTheOldHolderCanNoLongerFinish()
     {
         Jobs.Enqueue(new JobSpec { Id = "lost", Command = "sleep 100", MaxRetries = 1 });
         var claim = _w1.Claim(1).Single();
-        Clock.Advance(_queue.Db.Config.LeaseDuration - TimeSpan.FromSeconds(1));
+        Clock.Advance(Queue.Db.Config.LeaseDuration - TimeSpan.FromSeconds(1));
         Assert.Empty(_w2.RecoverExpired());
         Clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(new[] { "lost" }, _w2.RecoverExpired());
@@ -131,7 +129,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Completed, Jobs.Get("lost").State);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Renew_ExtendsTheLease_SoTheJobIsNotRecovered()
     {
         Jobs.Enqueue(new JobSpec { Id = "long", Command = "sleep 100" });
@@ -145,7 +143,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(QueueJobState.Processing, Jobs.Get("long").State);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Renew_ReportsACancelRequest_AndALostLease()
     {
         Jobs.Enqueue(new[] { new JobSpec { Id = "c", Command = "sleep 9" }, new JobSpec { Id = "r", Command = "sleep 9" } });
@@ -159,7 +157,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(new[] { claims.Single(c => c.Job.Id == "c").Seq }, _w1.CancelRequests());
     }
 
-    [Fact]
+    [SkippableFact]
     public void CancelledRun_IsFinal_AndNotRetried()
     {
         Jobs.Enqueue(new JobSpec { Id = "c", Command = "sleep 9", MaxRetries = 5 });
@@ -173,7 +171,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Empty(_w1.Claim(1));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ExpireLeasesOf_ADeadWorker_LetsItsJobsBeRecoveredAtOnce()
     {
         Jobs.Enqueue(new JobSpec { Id = "k", Command = "sleep 9" });
@@ -183,3 +181,7 @@ public class LeaseStoreFacts : IDisposable
         Assert.Equal(new[] { "k" }, _w2.RecoverExpired());
     }
 }
+
+public sealed class SqliteLeaseStoreFacts() : LeaseStoreFacts(DriverKind.Sqlite);
+
+public sealed class PostgresLeaseStoreFacts() : LeaseStoreFacts(DriverKind.Postgres);

@@ -280,7 +280,7 @@ public class MaintenanceFacts : IDisposable
     public void Check_FindsDriftedCounters_AndRepairRecomputesThem()
     {
         Fill(3);
-        _queue.Db.Write(() => _queue.Db.Execute("UPDATE job_counts SET n = 42 WHERE state = 'Pending'"));
+        _queue.Sqlite.Write(() => _queue.Sqlite.Execute("UPDATE job_counts SET n = 42 WHERE state = 'Pending'"));
         var report = QueueMaintenance.Check(_queue.Path_);
         Assert.Equal(QueueHealth.Inconsistent, report.Verdict);
         var mismatch = Assert.Single(report.CounterMismatches);
@@ -296,7 +296,7 @@ public class MaintenanceFacts : IDisposable
     public void Check_FindsOrphanedOutput()
     {
         Fill(1);
-        _queue.Db.Write(() => _queue.Db.Execute(
+        _queue.Sqlite.Write(() => _queue.Sqlite.Execute(
             "INSERT INTO job_output (job_seq, run, format, stdout, stderr) VALUES (999, 1, 'Text', 'x', '')"));
         var report = QueueMaintenance.Check(_queue.Path_);
         Assert.Equal(QueueHealth.Inconsistent, report.Verdict);
@@ -309,7 +309,7 @@ public class MaintenanceFacts : IDisposable
     {
         Fill(2000);
         var copy = Path.Combine(_queue.Folder, "copy.db");
-        QueueBackup.Write(_queue.Db, copy, overwrite: false);
+        QueueBackup.Write(_queue.Sqlite, copy, overwrite: false);
         var bytes = File.ReadAllBytes(copy);
         const int page = 4096;
         var middle = bytes.Length / page / 2 * page;
@@ -336,7 +336,7 @@ public class MaintenanceFacts : IDisposable
     {
         Fill(5);
         var copy = Path.Combine(_queue.Folder, "backup.db");
-        var file = QueueBackup.Write(_queue.Db, copy, overwrite: false);
+        var file = QueueBackup.Write(_queue.Sqlite, copy, overwrite: false);
         Assert.Equal(copy, file.FullName);
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copy));
@@ -346,13 +346,13 @@ public class MaintenanceFacts : IDisposable
 
         var before = File.ReadAllBytes(copy);
         Assert.Equal(QueueErrorCode.DestinationExists,
-            Assert.Throws<QueueException>(() => QueueBackup.Write(_queue.Db, copy, overwrite: false)).Code);
+            Assert.Throws<QueueException>(() => QueueBackup.Write(_queue.Sqlite, copy, overwrite: false)).Code);
         Assert.Equal(before, File.ReadAllBytes(copy));
         Assert.Empty(Directory.GetFiles(_queue.Folder, "*.tmp"));
 
         Fill(0);
         _queue.Jobs.Enqueue(new JobSpec { Id = "later", Command = "echo later" });
-        QueueBackup.Write(_queue.Db, copy, overwrite: true);
+        QueueBackup.Write(_queue.Sqlite, copy, overwrite: true);
         using var replaced = SqliteDriver.Open(copy);
         Assert.NotNull(replaced.Jobs.Find("later"));
     }

@@ -38,7 +38,7 @@ public class WorkerHostStorageFacts : IDisposable
 
     private (WorkerHost Host, Task Run, SqliteDriver Db) StartWorker(string id, int concurrency = 1)
     {
-        var db = _queue.Open();
+        var db = (SqliteDriver)_queue.Open();
         var host = new WorkerHost(db, new WorkerOptions { WorkerId = id, Concurrency = concurrency }, new JobRunners(), _log);
         var stop = new CancellationTokenSource();
         var run = host.RunAsync(stop.Token);
@@ -77,7 +77,7 @@ public class WorkerHostStorageFacts : IDisposable
         using (var begin = locker.CreateCommand()) { begin.CommandText = "BEGIN IMMEDIATE"; begin.ExecuteNonQuery(); }
         var lockedAt = DateTime.UtcNow;
         // Readers are not blocked by a writer in WAL mode; the lease cannot change while the lock is held.
-        var leaseUntil = UnixTime.FromMs(_queue.Db.Read(() => _queue.Db.Scalar<long>("SELECT lease_until FROM jobs WHERE id = 'long'")));
+        var leaseUntil = UnixTime.FromMs(_queue.Sqlite.Read(() => _queue.Sqlite.Scalar<long>("SELECT lease_until FROM jobs WHERE id = 'long'")));
 
         File.WriteAllText(InFolder("go"), "");
         await WaitUntil(() => Ran().Length == 2);
@@ -128,7 +128,7 @@ public class WorkerHostStorageFacts : IDisposable
         var pidFile = Path.Combine(queue.Folder, "pid");
         await WaitUntil(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0);
         var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        var leaseUntil = UnixTime.FromMs(queue.Db.Read(() => queue.Db.Scalar<long>("SELECT lease_until FROM jobs WHERE id = 'long'")));
+        var leaseUntil = UnixTime.FromMs(queue.Sqlite.Read(() => queue.Sqlite.Scalar<long>("SELECT lease_until FROM jobs WHERE id = 'long'")));
 
         using var locker = new SqliteConnection($"Data Source={queue.Path_};Pooling=False");
         locker.Open();
@@ -196,8 +196,8 @@ public class WorkerHostStorageFacts : IDisposable
             var check = $"s=$(cut -d' ' -f3 /proc/{jobProcess.Id}/stat 2>/dev/null); if [ -z \"$s\" ] || [ \"$s\" = Z ]; then echo gone; else echo alive; fi >> '{InFolder("ran")}'";
             Jobs.Enqueue(new JobSpec { Id = "stuck", Command = check, MaxRetries = 1 });
             _queue.Db.Leases("frozen").Claim(1);
-            _queue.Db.Write(() => _queue.Db.Execute("UPDATE jobs SET lease_until = $l WHERE id = 'stuck'", ("$l", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds())));
-            _queue.Db.Write(() => _queue.Db.Execute("UPDATE workers SET heartbeat_at = $h WHERE id = 'frozen'", ("$h", DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds())));
+            _queue.Sqlite.Write(() => _queue.Sqlite.Execute("UPDATE jobs SET lease_until = $l WHERE id = 'stuck'", ("$l", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds())));
+            _queue.Sqlite.Write(() => _queue.Sqlite.Execute("UPDATE workers SET heartbeat_at = $h WHERE id = 'frozen'", ("$h", DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds())));
 
             StartWorker("rescuer");
             await WaitUntil(() => Jobs.Get("stuck").State == QueueJobState.Completed);
@@ -221,8 +221,8 @@ public class WorkerHostStorageFacts : IDisposable
         // Damage the page of the jobs table that holds j060's row, in the middle of the file: the worker runs the jobs
         // before it, then trips over the page when it claims the jobs stored there.
         Jobs.Enqueue(Enumerable.Range(0, 120).Select(i => new JobSpec { Id = $"j{i:000}", Command = $"echo $QUEUECTL_JOB_ID >> '{InFolder("ran")}' # row-of-j{i:000} " + new string('x', 300) }).ToList());
-        _queue.Db.Read(() => _queue.Db.Scalar<long>("PRAGMA wal_checkpoint(TRUNCATE)"));
-        var pageSize = (int)_queue.Db.Read(() => _queue.Db.Scalar<long>("PRAGMA page_size"));
+        _queue.Sqlite.Read(() => _queue.Sqlite.Scalar<long>("PRAGMA wal_checkpoint(TRUNCATE)"));
+        var pageSize = (int)_queue.Sqlite.Read(() => _queue.Sqlite.Scalar<long>("PRAGMA page_size"));
         var bytes = File.ReadAllBytes(_queue.Path_);
         var at = bytes.AsSpan().IndexOf("row-of-j060"u8);
         Assert.True(at > 0);
@@ -240,7 +240,7 @@ public class WorkerHostStorageFacts : IDisposable
         Assert.Contains("Test-Queue", error.Message);
         // It keeps running (so Get-QueueWorker and its log show it), says so once, and claims nothing more.
         // (Counted from job_counts: anything that reads the damaged page fails.)
-        long Count(string state) => _queue.Db.Read(() => _queue.Db.Scalar<long>("SELECT n FROM job_counts WHERE state = $s", ("$s", state)));
+        long Count(string state) => _queue.Sqlite.Read(() => _queue.Sqlite.Scalar<long>("SELECT n FROM job_counts WHERE state = $s", ("$s", state)));
         await WaitUntil(() => Count("Processing") == 0);
         var completed = Count("Completed");
         Assert.InRange(completed, 1, 119);

@@ -116,10 +116,10 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
         r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2)),
         Pg.Text("host", Environment.MachineName)));
 
-    public IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, DateTime HeartbeatAt)> OnThisHost(IReadOnlyList<string> ids) => _db.Run(session => session.Query(
+    public IReadOnlyList<(string Id, int Pid, long? ProcessStartedAt, TimeSpan HeartbeatAge)> OnThisHost(IReadOnlyList<string> ids) => _db.Run(session => session.Query(
         "SELECT id, pid, process_started_at, heartbeat_at FROM {s}.workers " +
         "WHERE host = @host AND lower(id) = ANY (SELECT lower(x) FROM unnest(@ids) AS x)",
-        r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2), UnixTime.FromMs(r.GetInt64(3))),
+        r => (r.GetString(0), r.GetInt32(1), r.IsDBNull(2) ? (long?)null : r.GetInt64(2), TimeSpan.FromMilliseconds(Math.Max(0, session.Now - r.GetInt64(3)))),
         Pg.Text("host", Environment.MachineName), Pg.Texts("ids", ids.ToArray())));
 
     public int MarkSilentWorkersLost() => _db.Run(session => session.Execute(
