@@ -6,18 +6,22 @@
     Tasks (run in the order given):
       Build    Stages a complete module folder at out/QueueCtl (assemblies, native SQLite for every claimed platform,
                manifest, formats, help, the queuectl launcher).
-      Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh.
+      Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh, with a
+               throwaway PostgreSQL server for the PostgreSQL tests (build/TestPostgres.ps1) unless
+               QUEUECTL_TEST_POSTGRES already names one.
       Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
       Package  Build, then write the module package as the PowerShell Gallery takes it (out/package/*.nupkg).
       Bench    Build, then run the benchmark suite (bench/Invoke-Benchmark.ps1); never part of Test.
       Clean    Remove out/ and every bin/ and obj/ folder.
+      Postgres Start a throwaway PostgreSQL server for development, print how to point tests at it, and stop it
+               when Enter is pressed.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Package', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Package', 'Bench', 'Clean', 'Postgres')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -27,11 +31,15 @@ param(
     [string[]] $Tag,
 
     # Extra arguments for the Bench task, e.g. -BenchArgs '-Quick'.
-    [string[]] $BenchArgs = @()
+    [string[]] $BenchArgs = @(),
+
+    # Extra addresses (with prefix, e.g. 10.231.1.1/30) the test PostgreSQL listens on and admits clients from.
+    [string[]] $PostgresListenAddress = @()
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+. (Join-Path $PSScriptRoot 'build/TestPostgres.ps1')
 
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
@@ -106,12 +114,35 @@ function Invoke-Package {
 }
 
 function Invoke-Test {
-    Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
-    Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
-    $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
-    $arguments = @('-ModulePath', $ModuleDir, '-PackagePath', $PackageDir, '-PesterPath', $pester)
-    if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
-    Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
+    # The tests find the server through the environment they inherit: QUEUECTL_TEST_POSTGRES and PGPASSWORD.
+    $postgres = Resolve-TestPostgres -ExtraListenAddress $PostgresListenAddress
+    $saved = @{ QUEUECTL_TEST_POSTGRES = $env:QUEUECTL_TEST_POSTGRES; PGPASSWORD = $env:PGPASSWORD }
+    if ($postgres) { $env:QUEUECTL_TEST_POSTGRES = $postgres.Uri; $env:PGPASSWORD = $postgres.Password }
+    try {
+        Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
+        Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
+        $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
+        $arguments = @('-ModulePath', $ModuleDir, '-PackagePath', $PackageDir, '-PesterPath', $pester)
+        if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
+        Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
+    } finally {
+        if ($postgres) {
+            Stop-TestPostgres $postgres
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        }
+    }
+}
+
+function Invoke-Postgres {
+    $postgres = Start-TestPostgres -ExtraListenAddress $PostgresListenAddress
+    try {
+        Write-Host 'Point the tests at this server from another shell (the password file is mode 0600 and goes away with the server):'
+        Write-Host "  export QUEUECTL_TEST_POSTGRES='$($postgres.Uri)'"
+        Write-Host "  export PGPASSWORD=`"`$(cat '$($postgres.PasswordFile)')`""
+        $null = Read-Host 'Press Enter to stop the server'
+    } finally {
+        Stop-TestPostgres $postgres
+    }
 }
 
 function Invoke-Demo {
@@ -134,5 +165,6 @@ foreach ($step in $Task) {
         'Package' { Invoke-Build; Invoke-Package }
         'Bench' { Invoke-Build; Invoke-ChildPwsh (Join-Path $Root 'bench/Invoke-Benchmark.ps1') (@('-ModulePath', $ModuleDir) + $BenchArgs) }
         'Clean' { Invoke-Clean }
+        'Postgres' { Invoke-Postgres }
     }
 }

@@ -1,0 +1,25 @@
+# The PostgreSQL server for Pester files: build.ps1 Test starts one (build/TestPostgres.ps1) and hands it over through
+# QUEUECTL_TEST_POSTGRES (a URI without password) and PGPASSWORD. Dot-source this file in BeforeDiscovery as well as
+# BeforeAll when -Skip uses Test-SkipPostgresTests: Pester evaluates -Skip during discovery.
+
+function Get-TestPostgresAddress {
+    # The test server's URI, or $null when there is none.
+    if ($env:QUEUECTL_TEST_POSTGRES) { return $env:QUEUECTL_TEST_POSTGRES }
+    return $null
+}
+
+function New-TestPostgresSchemaAddress {
+    # The test server's URI with a fresh schema of its own, so tests never see each other's tables.
+    $address = Get-TestPostgresAddress
+    if (-not $address) { throw 'QUEUECTL_TEST_POSTGRES is not set: there is no PostgreSQL server for tests (see Test-SkipPostgresTests).' }
+    $separator = if ($address.Contains('?')) { '&' } else { '?' }
+    return "$address${separator}schema=t_$([guid]::NewGuid().ToString('n'))"
+}
+
+function Test-SkipPostgresTests {
+    # $true when the PostgreSQL tests must be skipped (no server), with a warning; under CI=true a missing server throws.
+    if (Get-TestPostgresAddress) { return $false }
+    if ($env:CI -eq 'true') { throw 'QUEUECTL_TEST_POSTGRES is not set, and CI=true does not allow skipping the PostgreSQL tests.' }
+    Write-Warning 'QUEUECTL_TEST_POSTGRES is not set: the PostgreSQL tests are SKIPPED. Run them through build.ps1 Test, or set QUEUECTL_TEST_POSTGRES and PGPASSWORD.'
+    return $true
+}
