@@ -151,6 +151,7 @@ public abstract class WorkerHostFacts : DriverFacts
         // A worker that died mid-job: registered with a pid that no longer exists, holding a claimed job whose
         // process (a real one) is still running.
         using var orphan = System.Diagnostics.Process.Start("sleep", "30");
+        WorkerFiles.EnsureFolder(Queue.Db.LocalPath);
         var ghostFiles = new Execution.RunningProcesses(WorkerFiles.RunningPath(Queue.Db.LocalPath, "ghost"));
         ghostFiles.Add(orphan.Id, orphan.StartTime.ToUniversalTime());
         Jobs.Enqueue(new JobSpec { Id = "orphaned", Command = "true" });
@@ -160,7 +161,7 @@ public abstract class WorkerHostFacts : DriverFacts
 
         var worker = StartWorker(heartbeat: TimeSpan.FromMilliseconds(100));
         await WaitForState("orphaned", QueueJobState.Completed, seconds: 10);
-        Assert.True(orphan.WaitForExit(5000), "the orphaned job process should have been killed");
+        Assert.True(orphan.WaitForExit(5000), "the orphaned job process should have been killed: " + string.Join(" | ", _log.Lines));
         Assert.Equal(2, Jobs.Get("orphaned").Attempts);
         Assert.False(File.Exists(WorkerFiles.RunningPath(Queue.Db.LocalPath, "ghost")));
         worker.Stop.Cancel();
