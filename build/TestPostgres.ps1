@@ -50,6 +50,7 @@ function Start-TestPostgres {
         BinFolder    = $bin
         RunAs        = $runAs
         LogFile      = Join-Path $folder 'server.log'
+        Watchdog     = $null
     }
     # The password stays out of the default view (and so out of logs that print the object).
     $view = [Management.Automation.PSPropertySet]::new('DefaultDisplayPropertySet', [string[]] @('Uri', 'Port', 'DataFolder'))
@@ -67,6 +68,7 @@ function Start-TestPostgres {
             # A throwaway cluster: skipping initdb's final fsync saves seconds; the server itself keeps fsync on.
             '--no-sync', '--no-instructions')
         Write-PostgresSettings -Server $server -ExtraListenAddress $ExtraListenAddress
+        $server.Watchdog = Start-PostgresWatchdog -Server $server
         Start-PostgresOnFreePort -Server $server
         $server.Uri = "postgres://$($script:TestPostgresUser)@127.0.0.1:$($server.Port)/$($script:TestPostgresDatabase)"
 
@@ -98,6 +100,10 @@ function Stop-TestPostgres {
     }
     Remove-Item $Server.Folder -Recurse -Force -ErrorAction SilentlyContinue
     if (Test-Path $Server.Folder) { Write-Warning "Could not remove the test PostgreSQL folder $($Server.Folder)." }
+    if ($Server.Watchdog) {
+        $Server.Watchdog.StandardInput.Close()
+        $null = $Server.Watchdog.WaitForExit(10000)
+    }
 }
 
 function Resolve-TestPostgres {
@@ -221,6 +227,32 @@ function Get-NetworkAddress([string] $Address, [int] $Prefix) {
     return [Net.IPAddress]::new($network).ToString()
 }
 
+function Start-PostgresWatchdog {
+    <#
+    .SYNOPSIS
+        Starts a process that stops the server and removes its folder once this process is gone, however it ended
+        (killed, or its session cut off, where no finally runs). The watchdog waits for end-of-file on a pipe only this
+        process holds; in a session of its own, so a Ctrl+C on the terminal leaves it to the finally that stops the
+        server first.
+    #>
+    param($Server)
+    $stop = @(Get-RunAsPrefix $Server.RunAs) + @((Join-Path $Server.BinFolder 'pg_ctl'), 'stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    $script = 'exec >/dev/null 2>&1; cat; folder=$1; shift; "$@"; rm -rf "$folder"'
+    $command = @('sh', '-c', $script, 'sh', $Server.Folder) + $stop
+    if (Get-Command setsid -CommandType Application -ErrorAction SilentlyContinue) { $command = @('setsid') + $command }
+    $info = [Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($argument in @($command | Select-Object -Skip 1)) { $info.ArgumentList.Add($argument) }
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.WorkingDirectory = '/'
+    return [Diagnostics.Process]::Start($info)
+}
+
+function Get-RunAsPrefix([string] $User) {
+    if ($User) { return @('runuser', '-u', $User, '--') }
+    return @()
+}
+
 function Start-PostgresOnFreePort {
     # A free port can be taken by someone else before the server binds it, so a failed start tries another port.
     param($Server)
@@ -267,7 +299,7 @@ function Invoke-PostgresTool {
         [string] $WorkingDirectory,
         [hashtable] $Environment = @{}
     )
-    $command = if ($RunAs) { @('runuser', '-u', $RunAs, '--', $FilePath) + $Arguments } else { @($FilePath) + $Arguments }
+    $command = @(Get-RunAsPrefix $RunAs) + @($FilePath) + $Arguments
     $info = [Diagnostics.ProcessStartInfo]::new($command[0])
     foreach ($argument in @($command | Select-Object -Skip 1)) { $info.ArgumentList.Add($argument) }
     foreach ($name in $Environment.Keys) { $info.Environment[$name] = $Environment[$name] }
