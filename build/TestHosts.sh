@@ -3,7 +3,8 @@
 # namespace by a veth pair on 10.231.<n>.0/30: the root side qc-h<n>-r is 10.231.<n>.1, the host side qc-h<n>-h
 # (inside the namespace) is 10.231.<n>.2. A host reaches the root side's address only (there is no forwarding), so a
 # server for the hosts listens on the root-side addresses; `addresses` prints them in the form
-# build/TestPostgres.ps1's -ExtraListenAddress takes. Create the hosts before starting such a server.
+# build/TestPostgres.ps1's -ExtraListenAddress (build.ps1's -PostgresListenAddress) takes. Create the hosts before
+# starting such a server.
 set -euo pipefail
 
 readonly NAME=qc-h

@@ -72,8 +72,15 @@ function Start-TestPostgres {
         Start-PostgresOnFreePort -Server $server
         $server.Uri = "postgres://$($script:TestPostgresUser)@127.0.0.1:$($server.Port)/$($script:TestPostgresDatabase)"
 
-        $answer = Invoke-Psql -Server $server -Database postgres -Sql 'SELECT 1'
-        if ($answer -ne '1') { throw "The PostgreSQL self-check 'SELECT 1' over TCP answered '$answer', not '1'." }
+        # The server skips a listen address it cannot bind (one not on this machine yet) with a mere log line.
+        foreach ($address in @('127.0.0.1') + @($ExtraListenAddress | ForEach-Object { ($_ -split '/')[0] })) {
+            try { $answer = Invoke-Psql -Server $server -HostAddress $address -Database postgres -Sql 'SELECT 1' }
+            catch {
+                $hint = if ($address -ne '127.0.0.1') { ' (an extra listen address must exist before the server starts)' } else { '' }
+                throw "The PostgreSQL self-check 'SELECT 1' over TCP to $address failed$hint`: $($_.Exception.Message)"
+            }
+            if ($answer -ne '1') { throw "The PostgreSQL self-check 'SELECT 1' over TCP to $address answered '$answer', not '1'." }
+        }
         $null = Invoke-Psql -Server $server -Database postgres -Sql "CREATE DATABASE $($script:TestPostgresDatabase)"
     } catch {
         Stop-TestPostgres -Server $server
@@ -280,9 +287,9 @@ function Get-FreeTcpPort {
 
 function Invoke-Psql {
     # psql over TCP with the password in its own environment (never on its command line); returns its output.
-    param($Server, [string] $Database, [string] $Sql)
+    param($Server, [string] $Database, [string] $Sql, [string] $HostAddress = '127.0.0.1')
     Invoke-PostgresTool (Join-Path $Server.BinFolder 'psql') -Environment @{ PGPASSWORD = $Server.Password; PGCONNECT_TIMEOUT = '10' } -Arguments @(
-        '-h', '127.0.0.1', '-p', $Server.Port, '-U', $script:TestPostgresUser, '-d', $Database,
+        '-h', $HostAddress, '-p', $Server.Port, '-U', $script:TestPostgresUser, '-d', $Database,
         '-X', '-w', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', $Sql)
 }
 
