@@ -95,15 +95,19 @@ function Stop-TestPostgres {
     [CmdletBinding()]
     param([Parameter(Mandatory, ValueFromPipeline)] $Server)
 
-    if (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid')) {
-        $stop = @('stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    # Never throws: it runs in finally blocks, where a throw would hide why the tests failed.
+    foreach ($mode in 'fast', 'immediate') {
+        if (-not (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid'))) { break }
         try {
-            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments $stop
+            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments @(
+                'stop', '-D', $Server.DataFolder, '-m', $mode, '-w', '-t', '60')
         } catch {
-            Write-Warning "Fast stop of the test PostgreSQL failed, stopping it immediately: $($_.Exception.Message)"
-            $stop[4] = 'immediate'
-            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments $stop
+            Write-Warning "Stopping the test PostgreSQL ($mode) failed: $($_.Exception.Message)"
         }
+    }
+    if (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid')) {
+        Write-Warning "The test PostgreSQL in $($Server.DataFolder) may still be running; its folder is left in place."
+        return
     }
     Remove-Item $Server.Folder -Recurse -Force -ErrorAction SilentlyContinue
     if (Test-Path $Server.Folder) { Write-Warning "Could not remove the test PostgreSQL folder $($Server.Folder)." }
