@@ -173,17 +173,17 @@ function Install-PostgresPackage {
     Write-Host 'PostgreSQL is not installed: installing Debian''s postgresql package.' -ForegroundColor Cyan
     $apt = @($prefix) + @('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get')
     foreach ($arguments in @('update'), @('install', '-y', '--no-install-recommends', 'postgresql')) {
-        $all = @($apt + $arguments)
-        & $all[0] @($all | Select-Object -Skip 1)
-        if ($LASTEXITCODE -ne 0) { throw "Installing PostgreSQL failed: '$($all -join ' ')' exited with $LASTEXITCODE." }
+        $exe, $rest = @($apt + $arguments)
+        & $exe @rest | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw "Installing PostgreSQL failed: '$exe $($rest -join ' ')' exited with $LASTEXITCODE." }
     }
     # The package's postinst may have started its own cluster (where no systemd stops it); only our server is wanted.
     if (Get-Command pg_lsclusters -ErrorAction SilentlyContinue) {
         foreach ($cluster in @(& pg_lsclusters --no-header 2>$null)) {
             $version, $name, $null, $status = -split $cluster
             if ($status -like 'online*') {
-                $stop = @($prefix) + @('pg_ctlcluster', $version, $name, 'stop')
-                & $stop[0] @($stop | Select-Object -Skip 1)
+                $exe, $rest = @($prefix) + @('pg_ctlcluster', $version, $name, 'stop')
+                & $exe @rest | Out-Host
                 if ($LASTEXITCODE -ne 0) { Write-Warning "Could not stop the package's cluster $version/$name." }
             }
         }
