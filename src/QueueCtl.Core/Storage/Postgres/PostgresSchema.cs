@@ -137,8 +137,10 @@ internal static class PostgresSchema
         session.Execute("SELECT pg_advisory_xact_lock(@key)", Pg.Big("key", LockKey(db.Parsed.Schema)));
         var version = Version(session, db);
         if (version == CurrentVersion) return;
+        // Only when missing: CREATE SCHEMA checks the CREATE privilege on the database even when the schema exists, and
+        // a DBA may hand out a schema made for the queue to a user without it.
         if (version < 0)
-            session.Execute("CREATE SCHEMA {s}");
+            session.Execute("CREATE SCHEMA IF NOT EXISTS {s}");
         for (var v = Math.Max(version, 0); v < CurrentVersion; v++)
         {
             session.Execute(Migrations[v]);
