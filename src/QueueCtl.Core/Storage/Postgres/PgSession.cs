@@ -25,10 +25,10 @@ internal sealed class PgSession
         _db = db;
         _connection = connection;
         _transaction = transaction;
-        // The server gives up first (lock_timeout, statement_timeout: SQLSTATE 55P03, 57014); the client's timeout only
-        // catches a server or link that stopped answering.
+        // The server gives up first (lock_timeout, statement_timeout: SQLSTATE 55P03, 57014); the client's timeout (whole
+        // seconds, one more) only catches a server or link that stopped answering.
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
-        _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, timeoutMs / 1000 + 5);
+        _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, (timeoutMs + 999) / 1000 + 1);
         Now = Query(StartSql, r => r.GetInt64(2), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             Pg.Big("now", stampedNow)).Single();
     }

@@ -111,11 +111,16 @@ public sealed class PostgresDriver : IQueueDriver
         }
     }
 
-    /// <summary>A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.</summary>
+    /// <summary>
+    /// A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.
+    /// A statement the client gives up on (a dead link: the server's own timeouts end slow statements) costs its command
+    /// timeout plus up to twice the connect timeout, as Npgsql first tries to deliver a cancel request over a new
+    /// connection; hence a short connect timeout (connect_timeout= in the address raises it).
+    /// </summary>
     private static void Tune(NpgsqlConnectionStringBuilder b)
     {
         if (b.MaxPoolSize == 100) b.MaxPoolSize = 10;
-        if (b.Timeout == 15) b.Timeout = 10;
+        if (b.Timeout == 15) b.Timeout = 3;
         if (b.KeepAlive == 0) b.KeepAlive = 5;
         if (!b.TcpKeepAlive)
         {
@@ -123,6 +128,9 @@ public sealed class PostgresDriver : IQueueDriver
             if (b.TcpKeepAliveTime == 0) b.TcpKeepAliveTime = 5;
             if (b.TcpKeepAliveInterval == 0) b.TcpKeepAliveInterval = 2;
         }
+        // A timed-out statement breaks its connection at once rather than waiting for the server to confirm a cancel
+        // request: over a dead link no confirmation comes, and the pool is emptied anyway.
+        if (b.CancellationTimeout == 2000) b.CancellationTimeout = -1;
         if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 64;
         if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "QueueCtl";
     }
