@@ -16,4 +16,6 @@ internal static class Pg
         new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = values.ToArray() };
     public static NpgsqlParameter Ints(string name, IEnumerable<int> values) =>
         new(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = values.ToArray() };
+    public static NpgsqlParameter Ints(string name, IEnumerable<int?> values) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = values.ToArray() };
 }
