@@ -183,4 +183,33 @@ public sealed class LeaseFacts : IDisposable
 
     private static DateTime ServerNow() =>
         DateTimeOffset.FromUnixTimeMilliseconds(PgQueues.Scalar("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")).UtcDateTime;
+
+    [Fact]
+    public void One_cycle_records_each_finish_on_its_own_merits()
+    {
+        if (!PgQueues.Ready()) return;
+        using var db = _queues.Open();
+        db.Workers.Register("w", QueueWorkerState.Running, 1, null, 4, null, null);
+        db.Jobs.Enqueue(Enumerable.Range(0, 4).Select(i => new JobSpec { Id = $"c{i}", Command = "x", MaxRetries = 0 }).ToList());
+        var leases = db.Leases("w");
+        var c = leases.Claim(3);
+        var stale = c[2] with { Job = new QueueJob { Id = c[2].Job.Id, Command = "x", Runs = c[2].Run + 1, WorkerId = "w" } };
+        var cycle = leases.FinishAndClaim(new[]
+        {
+            new FinishedRun(c[0], RunOutcome.Success()),
+            new FinishedRun(c[1], RunOutcome.Failure("bad", 3)),
+            new FinishedRun(stale, RunOutcome.Success()),
+            new FinishedRun(c[0], RunOutcome.Failure("again")), // listed twice: recorded once
+        }, 5);
+        Assert.Equal(new[] { true, true, false, false }, cycle.FinishAccepted);
+        Assert.Equal(new[] { "c3" }, cycle.Claimed.Select(x => x.Job.Id));
+        Assert.Null(cycle.NextDueAt);
+        Assert.Equal(QueueJobState.Completed, db.Jobs.Get("c0").State);
+        Assert.Empty(db.Jobs.Get("c0").Errors);
+        Assert.Equal(QueueJobState.Dead, db.Jobs.Get("c1").State);
+        Assert.Equal(3, db.Jobs.Get("c1").ExitCode);
+        Assert.Equal(QueueJobState.Processing, db.Jobs.Get("c2").State);
+        var worker = db.Workers.Find("w")!;
+        Assert.Equal((1, 1), (worker.JobsDone, worker.JobsFailed));
+    }
 }
