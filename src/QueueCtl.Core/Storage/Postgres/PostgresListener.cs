@@ -182,7 +182,6 @@ internal sealed class PostgresListener : IQueueListener
         {
             // The loop ends by itself; its errors have nowhere to go.
         }
-        _stop.Dispose();
         Poke();
     }
 }
