@@ -203,7 +203,7 @@ public sealed class LeaseFacts : IDisposable
         }, 5);
         Assert.Equal(new[] { true, true, false, false }, cycle.FinishAccepted);
         Assert.Equal(new[] { "c3" }, cycle.Claimed.Select(x => x.Job.Id));
-        Assert.Null(cycle.NextDueAt);
+        Assert.Null(cycle.NextDueIn);
         Assert.Equal(QueueJobState.Completed, db.Jobs.Get("c0").State);
         Assert.Empty(db.Jobs.Get("c0").Errors);
         Assert.Equal(QueueJobState.Dead, db.Jobs.Get("c1").State);
