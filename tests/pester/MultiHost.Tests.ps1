@@ -1,0 +1,137 @@
+# Several machines on one PostgreSQL queue: real workers on network-namespace hosts (build/TestHosts.sh), each with its
+# own hostname and its own link to the test server, which the tests cut, and a server restart in mid-drain.
+
+BeforeDiscovery {
+    . $PSScriptRoot/MultiHostHelpers.ps1
+    $script:SkipMultiHost = Test-SkipMultiHostTests
+}
+
+BeforeAll {
+    . $PSScriptRoot/TestHelpers.ps1
+    . $PSScriptRoot/TestPostgres.ps1
+    . $PSScriptRoot/MultiHostHelpers.ps1
+    # Restart-TestPostgres and Invoke-Psql.
+    . $PSScriptRoot/../../build/TestPostgres.ps1
+}
+
+Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMultiHost {
+    BeforeEach {
+        $folder = Join-Path ([IO.Path]::GetTempPath()) "queuectl-multihost-$([guid]::NewGuid().ToString('n'))"
+        $null = New-Item -ItemType Directory $folder
+        $db = New-TestPostgresSchemaAddress
+        $env:QUEUECTL_DATABASE = $db
+        $workers = @{}
+        $logs = @{ 1 = Join-Path $folder 'host-one.log'; 2 = Join-Path $folder 'host-two.log' }
+        $names = @{ 1 = 'host-one'; 2 = 'host-two' }
+        function Start-Worker([int] $HostNumber, [int] $Concurrency = 1) {
+            $workers[$HostNumber] = Start-HostWorker -HostNumber $HostNumber -HostName $names[$HostNumber] -Concurrency $Concurrency `
+                -Address (Get-HostQueueAddress $db $HostNumber) -LogPath $logs[$HostNumber]
+            Wait-HostWorker $names[$HostNumber] $workers[$HostNumber] $logs[$HostNumber]
+        }
+    }
+    AfterEach {
+        foreach ($process in $workers.Values) { Stop-HostWorker $process }
+        foreach ($n in 1, 2) { try { Invoke-TestHosts restore $n } catch { Write-Warning $_ } }
+        Remove-TestSchema $db
+        if (-not $env:MH_KEEP) { Remove-Item $folder -Recurse -Force -ErrorAction SilentlyContinue } else { Write-Host "kept $folder" }
+        $env:QUEUECTL_DATABASE = $null
+    }
+
+    It 'spreads jobs over both hosts and runs each exactly once' {
+        $file = Join-Path $folder 'ran.txt'
+        Start-Worker 1 -Concurrency 2 | Out-Null
+        Start-Worker 2 -Concurrency 2 | Out-Null
+        $jobs = 1..200 | ForEach-Object { "echo `"`$QUEUECTL_JOB_ID `$(hostname)`" >> '$file'; sleep 0.02" } | New-QueueJob
+        $done = $jobs | Wait-QueueJob -Timeout 60
+        @($done).Count | Should -Be 200 -Because (Get-LogTail $logs.Values)
+
+        (Get-QueueStatus).Completed | Should -Be 200
+        $lines = @(Get-Content $file)
+        $lines.Count | Should -Be 200
+        $ids = $lines | ForEach-Object { ($_ -split ' ')[0] }
+        @($ids | Sort-Object -Unique).Count | Should -Be 200
+        Compare-Object ($jobs.Id | Sort-Object) ($ids | Sort-Object) | Should -BeNullOrEmpty
+        $lines | ForEach-Object { ($_ -split ' ')[1] } | Sort-Object -Unique | Should -Be @('host-one', 'host-two')
+        (Get-QueueWorker | Sort-Object HostName).HostName | Should -Be @('host-one', 'host-two')
+    }
+
+    It 'moves a job to another host when its host is cut off, and the cut-off run is stopped, never overlapping' {
+        Set-QueueConfig -LeaseDuration 3
+        Set-QueueConfig -BackoffBase 1
+        $file = Join-Path $folder 'runs.txt'
+        $pidFile = Join-Path $folder 'run.pid'
+        # Each run notes an earlier run that is still alive (same pid space on every host), then runs for 12 s.
+        $command = "if [ -f '$pidFile' ] && kill -0 `$(cat '$pidFile') 2>/dev/null; then echo `"OVERLAP `$(cat '$pidFile') `$`$`" >> '$file'; fi; " +
+            "echo `$`$ > '$pidFile'; echo `"start `$`$ `$(hostname)`" >> '$file'; sleep 12; echo `"end `$`$ `$(hostname)`" >> '$file'"
+        $one = Start-Worker 1
+        New-QueueJob $command -Id moved -MaxRetries 2 | Out-Null
+        Wait-Until { (Get-QueueJob moved).State -eq 'Processing' -and (Get-Content $file -ErrorAction Ignore) -match '^start' } -Because 'the job to start on host-one'
+        (Get-QueueJob moved).WorkerId | Should -Be $one.Id
+
+        Invoke-TestHosts cut 1
+        $two = Start-Worker 2
+        $job = Wait-QueueJob moved -Timeout 40
+        $job.State | Should -Be 'Completed' -Because (Get-LogTail $logs.Values)
+        $job.WorkerId | Should -Be $two.Id
+        $job.Runs | Should -Be 2
+        $lines = @(Get-Content $file)
+        $lines | Should -Not -Match '^OVERLAP'
+        @($lines -match '^start \d+ host-one$').Count | Should -Be 1
+        @($lines -match '^end \d+ host-one$').Count | Should -Be 0 -Because 'the cut-off run must be killed'
+        @($lines -match '^start \d+ host-two$').Count | Should -Be 1
+        @($lines -match '^end \d+ host-two$').Count | Should -Be 1
+
+        # Back on the network, host-one's worker carries on, and its result for the lost run changes nothing.
+        $before = (Get-QueueWorker $one.Id).HeartbeatAt
+        Invoke-TestHosts restore 1
+        Wait-Until -TimeoutSeconds 30 -Because 'host-one''s worker to heartbeat again' {
+            if ($workers[1].HasExited) { throw "host-one's worker exited: $(Get-LogTail $logs[1])" }
+            (Get-QueueWorker $one.Id).HeartbeatAt -gt $before
+        }
+        # A worker records its held results before it heartbeats, in the same storage cycle.
+        (Get-QueueWorker $one.Id).State | Should -Be 'Running'
+        $job = Get-QueueJob moved
+        $job.State | Should -Be 'Completed'
+        $job.WorkerId | Should -Be $two.Id
+        $job.Runs | Should -Be 2
+        @($job.Errors).Count | Should -Be 1
+        $job.Errors[0].Run | Should -Be 1
+    }
+
+    It 'drains on both hosts through a server restart: every job completes, and no two runs of a job overlap' {
+        Set-QueueConfig -LeaseDuration 3
+        Set-QueueConfig -BackoffBase 1
+        $file = Join-Path $folder 'runs.txt'
+        $pids = Join-Path $folder 'pids'
+        $null = New-Item -ItemType Directory $pids
+        Start-Worker 1 -Concurrency 4 | Out-Null
+        Start-Worker 2 -Concurrency 4 | Out-Null
+        $command = "p='$pids'/`$QUEUECTL_JOB_ID; if [ -f `$p ] && kill -0 `$(cat `$p) 2>/dev/null; then echo `"OVERLAP `$QUEUECTL_JOB_ID`" >> '$file'; fi; " +
+            "echo `$`$ > `$p; echo `"run `$QUEUECTL_JOB_ID `$QUEUECTL_JOB_RUN`" >> '$file'; sleep 0.05"
+        $jobs = 1..300 | ForEach-Object { [pscustomobject] @{ Id = "drain-$_"; Command = $command; MaxRetries = 5 } } | New-QueueJob
+        $info = Get-Content $env:QUEUECTL_TEST_POSTGRES_INFO -Raw | ConvertFrom-Json
+        Wait-Until -TimeoutSeconds 30 -Because '50 jobs to complete' { (Get-QueueStatus).Completed -ge 50 }
+
+        $restart = [Diagnostics.Stopwatch]::StartNew()
+        $completedBefore = (Get-QueueStatus).Completed
+        Restart-TestPostgres $info
+        $restart.Stop()
+        $failedReads = [ref] 0
+        Wait-Until -TimeoutSeconds 60 -Because 'every job to complete' {
+            # A pooled connection of this session from before the restart fails on its first use.
+            try { (Get-QueueStatus).Completed -eq 300 } catch { $failedReads.Value++; $false }
+        }
+        $completedBefore | Should -BeLessThan 300 -Because 'the server must restart in mid-drain'
+
+        $all = @(Get-QueueJob)
+        $all.Count | Should -Be 300
+        @($all | Where-Object State -NE 'Completed').Count | Should -Be 0
+        $lines = @(Get-Content $file)
+        $lines | Should -Not -Match '^OVERLAP'
+        $byId = $lines | ForEach-Object { ($_ -split ' ')[1] } | Group-Object -AsHashTable
+        $mismatched = @($all | Where-Object { @($byId[$_.Id]).Count -ne $_.Runs } | ForEach-Object { "$($_.Id): $(@($byId[$_.Id]).Count) line(s), Runs $($_.Runs)" })
+        $mismatched | Should -BeNullOrEmpty
+        $again = @($all | Where-Object Runs -GT 1)
+        Write-Host "Server restart took $([int] $restart.Elapsed.TotalMilliseconds) ms; $($again.Count) of 300 jobs ran more than once ($(($again | ForEach-Object { "$($_.Id)x$($_.Runs)" }) -join ', ')); $($failedReads.Value) failed status read(s) after the restart; $completedBefore jobs had completed before it."
+    }
+}
