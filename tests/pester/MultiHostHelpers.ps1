@@ -38,14 +38,14 @@ function Start-HostWorker {
     <#
     .SYNOPSIS
         Starts Start-QueueWorker -Foreground inside host n under HostName and returns its process (the pwsh itself:
-        every step of TestHosts.sh run execs). Its output (the worker's log lines) goes to LogPath. PGPASSWORD reaches
-        it through the inherited environment.
+        every step of TestHosts.sh run execs). The worker logs to LogPath, its console output goes to LogPath.console.
+        PGPASSWORD reaches it through the inherited environment.
     #>
     param([int] $HostNumber, [string] $HostName, [string] $Address, [int] $Concurrency = 1, [string] $LogPath)
     $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$script:ModuleManifest'; " +
-        "Start-QueueWorker -Foreground -Concurrency $Concurrency -Database '$Address' -InformationAction Continue"
+        "Start-QueueWorker -Foreground -Concurrency $Concurrency -Database '$Address' -LogPath '$LogPath'"
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
-    $command = @('bash', '-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1', 'bash', $LogPath,
+    $command = @('bash', '-c', 'log=$1; shift; exec "$@" >>"$log" 2>&1', 'bash', "$LogPath.console",
         'bash', $script:TestHostsScript, 'run', $HostNumber, $HostName, '--') +
         @(Get-PwshCommand) + @('-NoLogo', '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
     $info = [Diagnostics.ProcessStartInfo]::new($command[0])
@@ -64,7 +64,7 @@ function Stop-HostWorker([Diagnostics.Process] $Process) {
 function Wait-HostWorker([string] $HostName, [Diagnostics.Process] $Process, [string] $LogPath) {
     # Waits until the worker started on HostName is registered and running; returns it.
     Wait-Until -TimeoutSeconds 60 -Because "the worker on $HostName to register" {
-        if ($Process.HasExited) { throw "The worker on $HostName exited ($($Process.ExitCode)): $(Get-Content $LogPath -Raw)" }
+        if ($Process.HasExited) { throw "The worker on $HostName exited ($($Process.ExitCode)): $(Get-LogTail $LogPath, "$LogPath.console")" }
         @(Get-QueueWorker -State Running | Where-Object HostName -EQ $HostName).Count -eq 1
     }
     Get-QueueWorker -State Running | Where-Object HostName -EQ $HostName
