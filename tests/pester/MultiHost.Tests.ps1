@@ -23,10 +23,13 @@ Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMult
         $workers = @{}
         $logs = @{ 1 = Join-Path $folder 'host-one.log'; 2 = Join-Path $folder 'host-two.log' }
         $names = @{ 1 = 'host-one'; 2 = 'host-two' }
-        function Start-Worker([int] $HostNumber, [int] $Concurrency = 1) {
-            $workers[$HostNumber] = Start-HostWorker -HostNumber $HostNumber -HostName $names[$HostNumber] -Concurrency $Concurrency `
-                -Address (Get-HostQueueAddress $db $HostNumber) -LogPath $logs[$HostNumber]
-            Wait-HostWorker $names[$HostNumber] $workers[$HostNumber] $logs[$HostNumber]
+        function Start-Worker([int[]] $HostNumber, [int] $Concurrency = 1) {
+            # Starts a worker on each host at once (pwsh takes seconds to start), then waits for each to register.
+            foreach ($n in $HostNumber) {
+                $workers[$n] = Start-HostWorker -HostNumber $n -HostName $names[$n] -Concurrency $Concurrency `
+                    -Address (Get-HostQueueAddress $db $n) -LogPath $logs[$n]
+            }
+            foreach ($n in $HostNumber) { Wait-HostWorker $names[$n] $workers[$n] $logs[$n] }
         }
     }
     AfterEach {
@@ -39,8 +42,7 @@ Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMult
 
     It 'spreads jobs over both hosts and runs each exactly once' {
         $file = Join-Path $folder 'ran.txt'
-        Start-Worker 1 -Concurrency 2 | Out-Null
-        Start-Worker 2 -Concurrency 2 | Out-Null
+        Start-Worker 1, 2 -Concurrency 2 | Out-Null
         $jobs = 1..200 | ForEach-Object { "echo `"`$QUEUECTL_JOB_ID `$(hostname)`" >> '$file'; sleep 0.02" } | New-QueueJob
         $done = $jobs | Wait-QueueJob -Timeout 60
         @($done).Count | Should -Be 200 -Because (Get-LogTail $logs.Values)
@@ -61,9 +63,9 @@ Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMult
             Set-QueueConfig -BackoffBase 1
             $file = Join-Path $folder 'runs.txt'
             $pidFile = Join-Path $folder 'run.pid'
-            # Each run notes an earlier run that is still alive (same pid space on every host), then runs for 12 s.
+            # Each run notes an earlier run that is still alive (same pid space on every host), then runs for 15 s.
             $command = "if [ -f '$pidFile' ] && kill -0 `$(cat '$pidFile') 2>/dev/null; then echo `"OVERLAP `$(cat '$pidFile') `$`$`" >> '$file'; fi; " +
-                "echo `$`$ > '$pidFile'; echo `"start `$`$ `$(hostname)`" >> '$file'; sleep 12; echo `"end `$`$ `$(hostname)`" >> '$file'"
+                "echo `$`$ > '$pidFile'; echo `"start `$`$ `$(hostname)`" >> '$file'; sleep 15; echo `"end `$`$ `$(hostname)`" >> '$file'"
 
             function Start-CutOffRun {
                 # Host-one's worker starts the job, then loses its link; returns the worker and the run's pid.
@@ -133,8 +135,7 @@ Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMult
         $file = Join-Path $folder 'runs.txt'
         $pids = Join-Path $folder 'pids'
         $null = New-Item -ItemType Directory $pids
-        Start-Worker 1 -Concurrency 4 | Out-Null
-        Start-Worker 2 -Concurrency 4 | Out-Null
+        Start-Worker 1, 2 -Concurrency 4 | Out-Null
         $command = "p='$pids'/`$QUEUECTL_JOB_ID; if [ -f `$p ] && kill -0 `$(cat `$p) 2>/dev/null; then echo `"OVERLAP `$QUEUECTL_JOB_ID`" >> '$file'; fi; " +
             "echo `$`$ > `$p; echo `"run `$QUEUECTL_JOB_ID `$QUEUECTL_JOB_RUN`" >> '$file'; sleep 0.05"
         $jobs = 1..300 | ForEach-Object { [pscustomobject] @{ Id = "drain-$_"; Command = $command; MaxRetries = 5 } } | New-QueueJob
@@ -158,7 +159,8 @@ Describe 'Workers on several hosts' -Tag 'MultiHost', 'Postgres' -Skip:$SkipMult
         $lines = @(Get-Content $file)
         $lines | Should -Not -Match '^OVERLAP'
         $byId = $lines | ForEach-Object { ($_ -split ' ')[1] } | Group-Object -AsHashTable
-        $mismatched = @($all | Where-Object { @($byId[$_.Id]).Count -ne $_.Runs } | ForEach-Object { "$($_.Id): $(@($byId[$_.Id]).Count) line(s), Runs $($_.Runs)" })
+        $lineCount = { param($Id) if ($byId.ContainsKey($Id)) { @($byId[$Id]).Count } else { 0 } }
+        $mismatched = @($all | Where-Object { (& $lineCount $_.Id) -ne $_.Runs } | ForEach-Object { "$($_.Id): $(& $lineCount $_.Id) line(s), Runs $($_.Runs)" })
         $mismatched | Should -BeNullOrEmpty
         $again = @($all | Where-Object Runs -GT 1)
         Write-Host "Server restart took $([int] $restart.Elapsed.TotalMilliseconds) ms; $($again.Count) of 300 jobs ran more than once ($(($again | ForEach-Object { "$($_.Id)x$($_.Runs)" }) -join ', ')); $($failedReads.Value) failed status read(s) after the restart; $completedBefore jobs had completed before it."
