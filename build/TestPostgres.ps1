@@ -126,13 +126,23 @@ function Restart-TestPostgres {
     .SYNOPSIS
         Restarts the server (fast shutdown: running sessions are ended) on the same port and waits until it accepts
         connections again. Server is a Start-TestPostgres result or its InfoFile read back (ConvertFrom-Json).
+    .PARAMETER DownSeconds
+        Keeps the server stopped this long before starting it again: an outage of a known length.
     #>
     [CmdletBinding()]
-    param([Parameter(Mandatory, ValueFromPipeline)] $Server)
+    param([Parameter(Mandatory, ValueFromPipeline)] $Server, [double] $DownSeconds = 0)
 
+    $pgCtl = Join-Path $Server.BinFolder 'pg_ctl'
     # -l: without a log file the server would write to pg_ctl's output, which is read to its end.
-    $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments @(
-        'restart', '-D', $Server.DataFolder, '-l', $Server.LogFile, '-o', "-p $($Server.Port)", '-m', 'fast', '-w', '-t', '60')
+    $start = @('-D', $Server.DataFolder, '-l', $Server.LogFile, '-o', "-p $($Server.Port)", '-w', '-t', '60')
+    if ($DownSeconds -le 0) {
+        $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments (@('restart', '-m', 'fast') + $start)
+        return
+    }
+    $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments @(
+        'stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    Start-Sleep -Milliseconds ([int] ($DownSeconds * 1000))
+    $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments (@('start') + $start)
 }
 
 function Resolve-TestPostgres {

@@ -165,4 +165,32 @@ Describe 'Workers on several hosts' -Tag 'MultiHost' -Skip:$SkipMultiHost {
         $again = @($all | Where-Object Runs -GT 1)
         Write-Host "Server restart took $([int] $restart.Elapsed.TotalMilliseconds) ms; $($again.Count) of 300 jobs ran more than once ($(($again | ForEach-Object { "$($_.Id)x$($_.Runs)" }) -join ', ')); $($failedReads.Value) failed status read(s) after the restart; $completedBefore jobs had completed before it."
     }
+
+    It 'records the results held through an outage longer than the lease, without running a finished job again' {
+        Set-QueueConfig -LeaseDuration 3
+        Set-QueueConfig -BackoffBase 1
+        $file = Join-Path $folder 'runs.txt'
+        Start-Worker 1, 2 -Concurrency 4 | Out-Null
+        $command = "echo `"start `$QUEUECTL_JOB_ID `$QUEUECTL_JOB_RUN`" >> '$file'; sleep 1; echo `"end `$QUEUECTL_JOB_ID `$QUEUECTL_JOB_RUN`" >> '$file'"
+        $jobs = 1..64 | ForEach-Object { [pscustomobject] @{ Id = "held-$_"; Command = $command; MaxRetries = 5 } } | New-QueueJob
+        $info = Get-Content $env:QUEUECTL_TEST_POSTGRES_INFO -Raw | ConvertFrom-Json
+        Wait-Until -TimeoutSeconds 30 -Because '8 jobs to complete' { (Get-QueueStatus).Completed -ge 8 }
+
+        $completedBefore = (Get-QueueStatus).Completed
+        # Down for 5 s: every lease (3 s) runs out meanwhile, while the runs (1 s) end and their results are held.
+        Restart-TestPostgres $info -DownSeconds 5
+        Wait-Until -TimeoutSeconds 60 -Because 'every job to complete' {
+            try { (Get-QueueStatus).Completed -eq 64 } catch { $false }
+        }
+        $completedBefore | Should -BeLessThan 56 -Because 'jobs must be running when the server stops'
+
+        $all = @(Get-QueueJob)
+        @($all | Where-Object State -NE 'Completed').Count | Should -Be 0
+        $lines = @(Get-Content $file)
+        $starts = @($lines -match '^start ').Count
+        $again = @($all | Where-Object Runs -GT 1)
+        Write-Host "$completedBefore of 64 jobs had completed before the outage; $starts runs started; $($again.Count) job(s) ran more than once ($(($again | ForEach-Object { "$($_.Id)x$($_.Runs): $($_.Errors.Error -join '; ')" }) -join ' | '))."
+        $again | Should -BeNullOrEmpty -Because 'a run that ended during the outage is recorded once the server is back, not run again'
+        $starts | Should -Be 64
+    }
 }
