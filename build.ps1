@@ -8,7 +8,9 @@
                manifest, formats, help, the queuectl launcher).
       Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh, with a
                throwaway PostgreSQL server for the PostgreSQL tests (build/TestPostgres.ps1) unless
-               QUEUECTL_TEST_POSTGRES already names one.
+               QUEUECTL_TEST_POSTGRES already names one. As root on Linux, two network-namespace hosts
+               (build/TestHosts.sh) come up first, the server also listens on their links, and the multi-host tests
+               run workers on them (QUEUECTL_TEST_HOSTS); elsewhere those tests skip, loudly.
       Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
       Package  Build, then write the module package as the PowerShell Gallery takes it (out/package/*.nupkg).
       Bench    Build, then run the benchmark suite (bench/Invoke-Benchmark.ps1); never part of Test.
