@@ -108,12 +108,9 @@ Describe 'Workers on several hosts' -Tag 'MultiHost' -Skip:$SkipMultiHost {
             }
         }
 
-        # Skipped for a product bug: the worker's self-fence runs only between storage calls, and with the link cut a
-        # call blocks for the connect timeout (10 s) or the command timeout (busy timeout + 5 s), far past the fence
-        # (lease 3 s: fenced 0.75 s before the lease ends). Seen: the cut-off run was killed ~10.4 s after the cut, so the
-        # run host-two started after the lease expired overlapped it ("OVERLAP" line). Unskip once fencing does not
-        # wait on storage.
-        It 'stops the cut-off run before its lease runs out, so the run on the other host never overlaps it' -Skip {
+        # The cut-off worker is stuck in a storage call for seconds (until its command times out), yet its run must stop
+        # before its 3 s lease ends: each run's fence timer fires without waiting on storage.
+        It 'stops the cut-off run before its lease runs out, so the run on the other host never overlaps it' {
             $one, $null = Start-CutOffRun
             $two = Start-Worker 2
             Assert-TakenOver $one $two
@@ -122,7 +119,7 @@ Describe 'Workers on several hosts' -Tag 'MultiHost' -Skip:$SkipMultiHost {
         It 'moves the job to the other host once the cut-off run is stopped; back online, the cut-off host carries on and its stale result changes nothing' {
             $one, $runPid = Start-CutOffRun
             $cut = [Diagnostics.Stopwatch]::StartNew()
-            # Host-two starts only after host-one fenced its run: see the skipped test above for why.
+            # Host-two starts only after host-one fenced its run.
             Wait-Until -TimeoutSeconds 30 -Because 'host-one to kill its cut-off run' { -not (Test-Path "/proc/$runPid") }
             Write-Host "Host-one's cut-off run was gone $([int] $cut.Elapsed.TotalMilliseconds) ms after the cut (lease 3 s; it would have run 15 s)."
             $two = Start-Worker 2
