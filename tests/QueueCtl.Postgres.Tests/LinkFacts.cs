@@ -72,4 +72,38 @@ public sealed class LinkFacts : IDisposable
         }
         Assert.True(noticed < TimeSpan.FromSeconds(20), $"noticed after {noticed.TotalMilliseconds:0} ms");
     }
+
+    [Fact]
+    public void A_transaction_cut_off_mid_way_gives_its_row_locks_back_within_seconds()
+    {
+        if (!PgQueues.Ready()) return;
+        using var cutOff = OpenThroughProxy();
+        using var other = _queues.Open();
+        other.Jobs.Enqueue(new JobSpec { Id = "held", Command = "true" });
+        cutOff.BusyTimeout = TimeSpan.FromMilliseconds(250);
+        var pg = (PostgresDriver)cutOff;
+        // The link dies after the transaction has locked the row and before it can commit.
+        Assert.Throws<QueueException>(() => pg.Run(session =>
+        {
+            session.Execute("UPDATE {s}.jobs SET updated_at = updated_at WHERE id = 'held'");
+            _proxy!.Freeze();
+            return session.Execute("SELECT 1");
+        }));
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                other.Jobs.Cancel("held");
+                break;
+            }
+            catch (QueueException) when (sw.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                // Still locked by the vanished transaction.
+            }
+        }
+        _output.WriteLine($"row lock given back {sw.ElapsedMilliseconds} ms after the cut-off call failed");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"the row stayed locked for {sw.ElapsedMilliseconds} ms");
+        Assert.Equal(QueueJobState.Cancelled, other.Jobs.Get("held").State);
+    }
 }

@@ -10,8 +10,12 @@ namespace QueueCtl.Storage.Postgres;
 internal sealed class PgSession
 {
     // The server's clock, unless a test stamps its own time (@now).
+    // A transaction left open by a client that vanished mid-way (a cut link: no FIN, no RST) would hold its row locks
+    // until the server noticed, hours later with default keepalives, and no other host could recover those jobs:
+    // idle_in_transaction_session_timeout ends it instead. Our transactions never pause between statements.
     private const string StartSql =
         "SELECT set_config('lock_timeout', @timeout, true), set_config('statement_timeout', @timeout, true), " +
+        "set_config('idle_in_transaction_session_timeout', @idle, true), " +
         "coalesce(@now, (extract(epoch from clock_timestamp()) * 1000)::bigint)";
 
     private readonly PostgresDriver _db;
@@ -28,8 +32,9 @@ internal sealed class PgSession
         // seconds, one more) only catches a server or link that stopped answering.
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
         _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, (timeoutMs + 999) / 1000 + 1);
-        Now = Query(StartSql, r => r.GetInt64(2), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            Pg.Big("now", stampedNow)).Single();
+        var idleMs = Math.Clamp(timeoutMs * 4, 1000, 10_000);
+        Now = Query(StartSql, r => r.GetInt64(3), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Pg.Text("idle", idleMs.ToString(System.Globalization.CultureInfo.InvariantCulture)), Pg.Big("now", stampedNow)).Single();
     }
 
     /// <summary>The transaction's time: the server's clock in Unix milliseconds (or a test's stamping clock).</summary>
