@@ -2,17 +2,62 @@
 $script:ModuleManifest = Join-Path $env:QUEUECTL_TEST_MODULE 'QueueCtl.psd1'
 Import-Module $script:ModuleManifest -Force
 
+. $PSScriptRoot/TestPostgres.ps1
+
+# The engine the queues of this run live on: SQLite (queue files) or PostgreSQL (a fresh schema per queue on the test
+# server). tests/Invoke-PesterTests.ps1 runs the suite once per driver; tests that are about SQLite files carry the
+# tag SqliteOnly and are left out of the PostgreSQL pass.
+$script:TestDriver = if ($env:QUEUECTL_TEST_DRIVER) { $env:QUEUECTL_TEST_DRIVER } else { 'SQLite' }
+if ($script:TestDriver -notin 'SQLite', 'PostgreSQL') { throw "QUEUECTL_TEST_DRIVER is '$($script:TestDriver)': use SQLite or PostgreSQL." }
+if ($script:TestDriver -eq 'PostgreSQL') {
+    # The module's own Npgsql (loaded on first use otherwise), for Remove-TestQueue's DROP SCHEMA.
+    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Npgsql.dll')
+}
+$script:TestFolderPrefix = 'queuectl-pester-'
+
+function Test-PostgresDriver { return $script:TestDriver -eq 'PostgreSQL' }
+
 function New-TestQueue {
-    # A fresh queue file in its own folder; the default for every QueueCtl cmdlet in this test.
-    $folder = Join-Path ([IO.Path]::GetTempPath()) "queuectl-pester-$([guid]::NewGuid().ToString('n'))"
+    <#
+    A fresh queue, the default for every QueueCtl cmdlet in this test, and a fresh folder for the test's own files
+    (Get-TestFolder). On SQLite the queue is queue.db in that folder; on PostgreSQL it is the schema t_<id> on the
+    test server, where <id> also names the folder.
+    #>
+    $id = [guid]::NewGuid().ToString('n')
+    $folder = Join-Path ([IO.Path]::GetTempPath()) "$script:TestFolderPrefix$id"
     $null = New-Item -ItemType Directory $folder
-    $path = Join-Path $folder 'queue.db'
-    $env:QUEUECTL_DATABASE = $path
-    return $path
+    $address = if (Test-PostgresDriver) { New-TestPostgresSchemaAddress -Schema "t_$id" } else { Join-Path $folder 'queue.db' }
+    $env:QUEUECTL_DATABASE = $address
+    return $address
+}
+
+function Get-TestFolder([Parameter(Mandatory)][string] $Database) {
+    # The folder New-TestQueue made for the queue $Database, for the test's own files (logs, pid files, CSV ...).
+    if ($Database -match '[?&]schema=t_([0-9a-f]{32})(&|$)') { return Join-Path ([IO.Path]::GetTempPath()) "$script:TestFolderPrefix$($Matches[1])" }
+    return Split-Path $Database
+}
+
+function New-TestQueueAddress([Parameter(Mandatory)][string] $Database, [Parameter(Mandatory)][ValidatePattern('^[a-z0-9]{1,20}$')][string] $Name) {
+    # Another queue beside the test's queue $Database (not made the default): <Name>.db in its folder on SQLite, the
+    # schema t_<id>_<Name> on PostgreSQL. Remove-TestQueue $Database removes it too.
+    if ($Database -match '[?&]schema=(t_[0-9a-f]{32})(&|$)') { return New-TestPostgresSchemaAddress -Schema "$($Matches[1])_$Name" }
+    return Join-Path (Split-Path $Database) "$Name.db"
 }
 
 function Remove-TestQueue([string] $Path) {
-    if ($Path) { Remove-Item (Split-Path $Path) -Recurse -Force -ErrorAction SilentlyContinue }
+    if (-not $Path) { return }
+    if ($Path -match '[?&]schema=(t_[0-9a-f]{32})(&|$)') {
+        # The queue's schema and those of New-TestQueueAddress. A worker still connected could block the drop: wait
+        # for it a little, then leave the schema behind (the server is thrown away after the run) with a warning.
+        $prefix = $Matches[1]
+        try {
+            $schemas = @(Invoke-TestPostgresSql "SELECT nspname FROM pg_namespace WHERE nspname = @p OR nspname LIKE @p || '\_%'" @{ p = $prefix })
+            foreach ($schema in $schemas) { $null = Invoke-TestPostgresSql "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS `"$schema`" CASCADE" }
+        } catch {
+            Write-Warning "Could not drop the test schema(s) $prefix*: $($_.Exception.Message)"
+        }
+    }
+    Remove-Item (Get-TestFolder $Path) -Recurse -Force -ErrorAction SilentlyContinue
 }
 
 function Get-PwshCommand {
