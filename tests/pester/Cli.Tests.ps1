@@ -79,7 +79,7 @@ queuectl enqueue '{"id":"taken","command":"true"}'
     It 'runs workers in the foreground and stops them on SIGTERM, leaving no worker behind' {
         New-QueueJob 'sleep 1; echo ran' -Id inflight | Out-Null
         $out = Invoke-Bash @"
-queuectl worker start --count 2 > '$(Split-Path $db)/worker.out' 2>&1 &
+queuectl worker start --count 2 > '$(Get-TestFolder $db)/worker.out' 2>&1 &
 pid=`$!
 for i in `$(seq 1 300); do
     queuectl status | grep -q 'Active workers: 2' && break

@@ -5,7 +5,7 @@ BeforeAll { . $PSScriptRoot/TestHelpers.ps1 }
 Describe 'Crash safety' -Tag Crash {
     BeforeEach {
         $db = New-TestQueue
-        $folder = Split-Path $db
+        $folder = Get-TestFolder $db
         # Short leases and no backoff keep recovery quick; the mechanism is the same at any length.
         Set-QueueConfig -LeaseDuration 3 -BackoffMax 0
     }
@@ -110,7 +110,8 @@ Describe 'Crash safety' -Tag Crash {
         Get-Process -Id $victim.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
     }
 
-    It 'keeps workers running through a write lock held longer than the lease, and records every finished run once' -Skip:$IsWindows {
+    # SqliteOnly: the lock is SQLite's file write lock (BEGIN IMMEDIATE on a raw SqliteConnection).
+    It 'keeps workers running through a write lock held longer than the lease, and records every finished run once' -Tag SqliteOnly -Skip:$IsWindows {
         $ran = Join-Path $folder 'ran.txt'
         $go = Join-Path $folder 'go'
         $ids = 1..4 | ForEach-Object { "locked-$_" }
@@ -145,7 +146,8 @@ Start-Sleep -Seconds 8
         }
     }
 
-    It 'reports a damaged queue file loudly, keeps the worker up and keeps the results of the runs it finished' -Skip:$IsWindows {
+    # SqliteOnly: the damage is a page of an SQLite file overwritten.
+    It 'reports a damaged queue file loudly, keeps the worker up and keeps the results of the runs it finished' -Tag SqliteOnly -Skip:$IsWindows {
         $ran = Join-Path $folder 'ran.txt'
         1..120 | ForEach-Object { '{0:000}' -f $_ } |
             ForEach-Object { [pscustomobject]@{ Id = "j$_"; Command = "echo `$QUEUECTL_JOB_ID >> '$ran' # row-of-j$_ " + ('x' * 300) } } |
@@ -187,7 +189,8 @@ Start-Sleep -Seconds 8
         }
     }
 
-    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
+    # SqliteOnly: the full disk is a tmpfs holding the queue file.
+    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Tag SqliteOnly -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
         # A real full disk: a small tmpfs holding the queue, filled up while the job runs.
         $disk = Join-Path $folder 'disk'
         $null = New-Item -ItemType Directory $disk

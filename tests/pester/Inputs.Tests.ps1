@@ -17,12 +17,13 @@ BeforeAll {
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
-Describe 'A database QueueCtl did not create (item 11)' {
+# About SQLite files: a foreign SQLite file's header bytes.
+Describe 'A database QueueCtl did not create (item 11)' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach { Remove-TestQueue $db }
 
     It 'is refused with its header bytes 18-19 unchanged: nothing is switched to WAL first' {
-        $other = Join-Path (Split-Path $db) 'other.db'
+        $other = Join-Path (Get-TestFolder $db) 'other.db'
         Invoke-Sql $other 'CREATE TABLE precious (x); INSERT INTO precious VALUES (1)'
         $before = [IO.File]::ReadAllBytes($other)
         '{0:x2}{1:x2}' -f $before[18], $before[19] | Should -Be '0101'
@@ -74,7 +75,7 @@ Describe 'Worker ids (item 13)' {
         $null = New-QueueJob 'echo hi'
         { Start-QueueWorker -Foreground -UntilEmpty -WorkerId $workerId -ErrorAction Stop } |
             Should -Throw -ErrorId "InvalidWorkerId,$Cmd.StartQueueWorkerCommand"
-        $workers = Join-Path (Split-Path $db) 'queue.workers'
+        $workers = Get-TestWorkerFolder $db
         foreach ($file in "$unique.jobs", "$unique.log") {
             Test-Path ([IO.Path]::GetFullPath((Join-Path $workers ($workerId -replace 'escaped-.*', "escaped-$file")))) | Should -BeFalse
             Get-ChildItem ([IO.Path]::GetTempPath()) -Filter "escaped-$file" -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -89,7 +90,7 @@ Describe 'Stored settings another tool wrote (item 14)' {
     AfterEach { Remove-TestQueue $db }
 
     It 'reports a bad max-retries row as InvalidConfigValue naming the setting, and Set-QueueConfig repairs it' {
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('max-retries', 'abc')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('max-retries', 'abc')"
 
         # Reading goes on: other cmdlets work (with a warning), Get-QueueConfig shows the bad value.
         (Get-QueueStatus -WarningAction SilentlyContinue).Total | Should -Be 0
@@ -113,7 +114,7 @@ Describe 'Stored settings another tool wrote (item 14)' {
     }
 
     It 'does not apply a stored synchronous=OFF' {
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('synchronous', 'OFF')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('synchronous', 'OFF')"
         $entry = Get-QueueConfig synchronous
         $entry.Problem | Should -Match 'FULL, NORMAL'
         Set-QueueConfig -Synchronous NORMAL
@@ -172,7 +173,8 @@ Describe 'Errors with ErrorIds instead of .NET exceptions (item 15)' {
     }
 }
 
-Describe 'A database failure in the middle of a cmdlet (item 15)' {
+# About SQLite files: the failure is made by overwriting pages of the queue file.
+Describe 'A database failure in the middle of a cmdlet (item 15)' -Tag SqliteOnly {
     BeforeEach {
         $db = New-TestQueue
         # One job whose command, and one whose output, fill most of the file; then those pages are garbage, so reading
@@ -205,7 +207,7 @@ Describe 'A database failure in the middle of a cmdlet (item 15)' {
 Describe 'A -Database that is an address (item 15)' {
     BeforeEach {
         $db = New-TestQueue
-        $cwd = Join-Path (Split-Path $db) 'cwd'
+        $cwd = Join-Path (Get-TestFolder $db) 'cwd'
         $null = New-Item -ItemType Directory $cwd
         Push-Location $cwd
     }
@@ -240,7 +242,7 @@ Describe 'File permissions (item 16)' -Skip:$IsWindows {
     BeforeEach { $db = New-TestQueue; $null = Get-QueueStatus }
     AfterEach { Remove-TestQueue $db }
 
-    It 'makes a group/world-readable queue file private (0600) when it is opened' {
+    It 'makes a group/world-readable queue file private (0600) when it is opened' -Tag SqliteOnly {
         [IO.File]::SetUnixFileMode($db, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
         $null = Get-QueueStatus
         [IO.File]::GetUnixFileMode($db) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
@@ -249,7 +251,7 @@ Describe 'File permissions (item 16)' -Skip:$IsWindows {
     }
 
     It 'makes a world-writable .workers folder private (0700) before a worker uses it' {
-        $workers = Join-Path (Split-Path $db) 'queue.workers'
+        $workers = Get-TestWorkerFolder $db
         $null = New-Item -ItemType Directory $workers
         [IO.File]::SetUnixFileMode($workers, [IO.UnixFileMode]511) # 0777
         Start-QueueWorker -Foreground -UntilEmpty

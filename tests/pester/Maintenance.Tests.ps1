@@ -15,7 +15,8 @@ BeforeAll {
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
-Describe 'Test-Queue' {
+# SqliteOnly: Test-Queue and Backup-Queue check and copy SQLite files (they refuse a PostgreSQL queue).
+Describe 'Test-Queue' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach { Remove-TestQueue $db }
 
@@ -32,7 +33,7 @@ Describe 'Test-Queue' {
 
     It 'says Corrupt, with details, for a copy with a middle page overwritten' {
         $null = 1..2000 | ForEach-Object { "echo $('x' * 200) $_" } | New-QueueJob
-        $copy = Join-Path (Split-Path $db) 'copy.db'
+        $copy = Join-Path (Get-TestFolder $db) 'copy.db'
         $null = Backup-Queue $copy
         $bytes = [IO.File]::ReadAllBytes($copy)
         $page = 4096
@@ -75,13 +76,13 @@ Describe 'Test-Queue' {
     }
 
     It 'refuses a missing queue with DatabaseUnavailable and creates nothing' {
-        $missing = Join-Path (Split-Path $db) 'missing.db'
+        $missing = Join-Path (Get-TestFolder $db) 'missing.db'
         { Test-Queue -Database $missing -ErrorAction Stop } | Should -Throw -ErrorId "DatabaseUnavailable,$Cmd.TestQueueCommand"
         Test-Path $missing | Should -BeFalse
     }
 }
 
-Describe 'Backup-Queue' {
+Describe 'Backup-Queue' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach {
         Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
@@ -92,7 +93,7 @@ Describe 'Backup-Queue' {
         $jobs = 1..300 | ForEach-Object { "echo $_" } | New-QueueJob
         $null = Start-QueueWorker -Concurrency 2
         Wait-Until { (Get-QueueStatus).Completed -gt 0 } -TimeoutSeconds 60 -Because 'the worker to start draining'
-        $backup = Join-Path (Split-Path $db) 'backup.db'
+        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
 
         $file = Backup-Queue -Destination $backup
         $busy = Get-QueueWorker | Where-Object State -EQ 'Running'
@@ -110,7 +111,7 @@ Describe 'Backup-Queue' {
 
     It 'refuses an existing destination with DestinationExists, and replaces it with -Force' {
         $null = New-QueueJob 'echo one' -Id one
-        $backup = Join-Path (Split-Path $db) 'backup.db'
+        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
         Set-Content $backup 'precious'
         { Backup-Queue $backup -ErrorAction Stop } | Should -Throw -ErrorId "DestinationExists,$Cmd.BackupQueueCommand"
         Get-Content $backup | Should -Be 'precious'
@@ -120,7 +121,7 @@ Describe 'Backup-Queue' {
 
         $null = Backup-Queue $backup -Force
         (Get-QueueJob -Database $backup).Id | Should -Be 'one'
-        Get-ChildItem (Split-Path $db) -Filter '*.tmp' -Force | Should -BeNullOrEmpty
+        Get-ChildItem (Get-TestFolder $db) -Filter '*.tmp' -Force | Should -BeNullOrEmpty
     }
 
     It 'refuses the queue itself as the destination' {
@@ -136,8 +137,8 @@ Describe 'Backup-Queue' {
             @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
         }
         $null = Get-QueueStatus # creates queue.db, something to complete
-        $line = "Backup-Queue -Destination $(Split-Path $db)/q"
+        $line = "Backup-Queue -Destination $(Get-TestFolder $db)/q"
         $completions = TabExpansion2 -inputScript $line -cursorColumn $line.Length
-        $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Split-Path $db) 'queue.db')
+        $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Get-TestFolder $db) 'queue.db')
     }
 }

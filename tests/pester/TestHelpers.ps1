@@ -44,6 +44,42 @@ function New-TestQueueAddress([Parameter(Mandatory)][string] $Database, [Paramet
     return Join-Path (Split-Path $Database) "$Name.db"
 }
 
+function Get-TestWorkerFolder([Parameter(Mandatory)][string] $Database) {
+    # Where workers of the queue $Database keep their logs and process lists: <name>.workers beside an SQLite file;
+    # for a PostgreSQL queue, servers/<hash of host:port/db/schema>.workers in this user's QueueCtl data folder.
+    if ($Database -notmatch '^postgres(ql)?://') {
+        return Join-Path (Split-Path $Database) "$([IO.Path]::GetFileNameWithoutExtension($Database)).workers"
+    }
+    $uri = [Uri] $Database
+    $schema = if ($uri.Query -match '[?&]schema=([^&]+)') { $Matches[1] } else { 'queuectl' }
+    $port = if ($uri.Port -gt 0) { $uri.Port } else { 5432 }
+    $identity = "$($uri.Host):$port/$([Uri]::UnescapeDataString($uri.AbsolutePath.TrimStart('/')))/$schema"
+    $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($identity))).Substring(0, 16).ToLowerInvariant()
+    $data = if ($IsWindows) { Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'QueueCtl' }
+    elseif ($IsMacOS) { Join-Path $HOME 'Library/Application Support/QueueCtl' }
+    elseif ($env:XDG_DATA_HOME -and [IO.Path]::IsPathRooted($env:XDG_DATA_HOME)) { Join-Path $env:XDG_DATA_HOME 'queuectl' }
+    else { Join-Path $HOME '.local/share/queuectl' }
+    return Join-Path $data "servers/$hash.workers"
+}
+
+function Invoke-QueueSql([Parameter(Mandatory)][string] $Database, [Parameter(Mandatory)][string] $Sql) {
+    # Another tool writing the queue's tables directly, no QueueCtl code: a plain SQLite connection to the file, or a
+    # PostgreSQL connection with the queue's schema as its search path.
+    if ($Database -match '[?&]schema=([A-Za-z_][A-Za-z0-9_]*)') {
+        $null = Invoke-TestPostgresSql "SET search_path TO `"$($Matches[1])`"; $Sql"
+        return
+    }
+    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Microsoft.Data.Sqlite.dll')
+    $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Database;Pooling=False")
+    try {
+        $connection.Open()
+        $command = $connection.CreateCommand()
+        $command.CommandText = $Sql
+        $null = $command.ExecuteNonQuery()
+    }
+    finally { $connection.Dispose() }
+}
+
 function Remove-TestQueue([string] $Path) {
     if (-not $Path) { return }
     if ($Path -match '[?&]schema=(t_[0-9a-f]{32})(&|$)') {
@@ -52,7 +88,11 @@ function Remove-TestQueue([string] $Path) {
         $prefix = $Matches[1]
         try {
             $schemas = @(Invoke-TestPostgresSql "SELECT nspname FROM pg_namespace WHERE nspname = @p OR nspname LIKE @p || '\_%'" @{ p = $prefix })
-            foreach ($schema in $schemas) { $null = Invoke-TestPostgresSql "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS `"$schema`" CASCADE" }
+            foreach ($schema in $schemas) {
+                # Worker files of a queue on a server live in this user's data folder, not in the test folder.
+                Remove-Item (Get-TestWorkerFolder (New-TestPostgresSchemaAddress -Schema $schema)) -Recurse -Force -ErrorAction SilentlyContinue
+                $null = Invoke-TestPostgresSql "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS `"$schema`" CASCADE"
+            }
         } catch {
             Write-Warning "Could not drop the test schema(s) $prefix*: $($_.Exception.Message)"
         }

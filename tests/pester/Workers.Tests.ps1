@@ -44,10 +44,10 @@ Describe 'Detached workers' {
         (Get-QueueJob after).WorkerId | Should -Be (Get-QueueWorker).Id
     }
 
-    It 'logs to a private file beside the queue' {
+    It 'logs to a private file in the queue''s worker folder' {
         $worker = Start-QueueWorker
         Wait-Until { (Get-QueueWorker $worker.Id).State -eq 'Running' } -Because 'the worker to register'
-        $worker.LogPath | Should -Be (Join-Path (Split-Path $db) "queue.workers/$($worker.Id).log")
+        $worker.LogPath | Should -Be (Join-Path (Get-TestWorkerFolder $db) "$($worker.Id).log")
         Get-Content $worker.LogPath -Raw | Should -Match "Worker $($worker.Id) started"
         if (-not $IsWindows) { (Get-Item $worker.LogPath).UnixMode | Should -Be '-rw-------' }
     }
