@@ -113,24 +113,35 @@ function Invoke-Package {
     Invoke-ChildPwsh (Join-Path $Root 'build/New-ModulePackage.ps1') @('-ModulePath', $ModuleDir, '-Destination', $PackageDir)
 }
 
-function Invoke-Test {
-    # The tests find the server through the environment they inherit: QUEUECTL_TEST_POSTGRES and PGPASSWORD.
+function Invoke-WithPostgres([scriptblock] $Work) {
+    # Runs $Work with a PostgreSQL server for its child processes to find in their environment: QUEUECTL_TEST_POSTGRES
+    # and PGPASSWORD. A server already named there is used as it is; otherwise a throwaway one is started and stopped.
     $postgres = Resolve-TestPostgres -ExtraListenAddress $PostgresListenAddress
     $saved = @{ QUEUECTL_TEST_POSTGRES = $env:QUEUECTL_TEST_POSTGRES; PGPASSWORD = $env:PGPASSWORD }
     if ($postgres) { $env:QUEUECTL_TEST_POSTGRES = $postgres.Uri; $env:PGPASSWORD = $postgres.Password }
     try {
-        Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
-        Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
-        $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
-        $arguments = @('-ModulePath', $ModuleDir, '-PackagePath', $PackageDir, '-PesterPath', $pester)
-        if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
-        Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
+        & $Work
     } finally {
         if ($postgres) {
             Stop-TestPostgres $postgres
             foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
         }
     }
+}
+
+function Invoke-Test {
+    Invoke-WithPostgres {
+        Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
+        Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
+        $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
+        $arguments = @('-ModulePath', $ModuleDir, '-PackagePath', $PackageDir, '-PesterPath', $pester)
+        if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
+        Invoke-ChildPwsh (Join-Path $Root 'tests/Invoke-PesterTests.ps1') $arguments
+    }
+}
+
+function Invoke-Bench {
+    Invoke-WithPostgres { Invoke-ChildPwsh (Join-Path $Root 'bench/Invoke-Benchmark.ps1') (@('-ModulePath', $ModuleDir) + $BenchArgs) }
 }
 
 function Invoke-Postgres {
@@ -163,7 +174,7 @@ foreach ($step in $Task) {
         'Test' { Invoke-Build; Invoke-Package; Invoke-Test }
         'Demo' { Invoke-Build; Invoke-Demo }
         'Package' { Invoke-Build; Invoke-Package }
-        'Bench' { Invoke-Build; Invoke-ChildPwsh (Join-Path $Root 'bench/Invoke-Benchmark.ps1') (@('-ModulePath', $ModuleDir) + $BenchArgs) }
+        'Bench' { Invoke-Build; Invoke-Bench }
         'Clean' { Invoke-Clean }
         'Postgres' { Invoke-Postgres }
     }

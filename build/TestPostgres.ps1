@@ -50,6 +50,7 @@ function Start-TestPostgres {
         BinFolder    = $bin
         RunAs        = $runAs
         LogFile      = Join-Path $folder 'server.log'
+        Watchdog     = $null
     }
     # The password stays out of the default view (and so out of logs that print the object).
     $view = [Management.Automation.PSPropertySet]::new('DefaultDisplayPropertySet', [string[]] @('Uri', 'Port', 'DataFolder'))
@@ -67,11 +68,19 @@ function Start-TestPostgres {
             # A throwaway cluster: skipping initdb's final fsync saves seconds; the server itself keeps fsync on.
             '--no-sync', '--no-instructions')
         Write-PostgresSettings -Server $server -ExtraListenAddress $ExtraListenAddress
+        $server.Watchdog = Start-PostgresWatchdog -Server $server
         Start-PostgresOnFreePort -Server $server
         $server.Uri = "postgres://$($script:TestPostgresUser)@127.0.0.1:$($server.Port)/$($script:TestPostgresDatabase)"
 
-        $answer = Invoke-Psql -Server $server -Database postgres -Sql 'SELECT 1'
-        if ($answer -ne '1') { throw "The PostgreSQL self-check 'SELECT 1' over TCP answered '$answer', not '1'." }
+        # The server skips a listen address it cannot bind (one not on this machine yet) with a mere log line.
+        foreach ($address in @('127.0.0.1') + @($ExtraListenAddress | ForEach-Object { ($_ -split '/')[0] })) {
+            try { $answer = Invoke-Psql -Server $server -HostAddress $address -Database postgres -Sql 'SELECT 1' }
+            catch {
+                $hint = if ($address -ne '127.0.0.1') { ' (an extra listen address must exist before the server starts)' } else { '' }
+                throw "The PostgreSQL self-check 'SELECT 1' over TCP to $address failed$hint`: $($_.Exception.Message)"
+            }
+            if ($answer -ne '1') { throw "The PostgreSQL self-check 'SELECT 1' over TCP to $address answered '$answer', not '1'." }
+        }
         $null = Invoke-Psql -Server $server -Database postgres -Sql "CREATE DATABASE $($script:TestPostgresDatabase)"
     } catch {
         Stop-TestPostgres -Server $server
@@ -86,18 +95,26 @@ function Stop-TestPostgres {
     [CmdletBinding()]
     param([Parameter(Mandatory, ValueFromPipeline)] $Server)
 
-    if (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid')) {
-        $stop = @('stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    # Never throws: it runs in finally blocks, where a throw would hide why the tests failed.
+    foreach ($mode in 'fast', 'immediate') {
+        if (-not (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid'))) { break }
         try {
-            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments $stop
+            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments @(
+                'stop', '-D', $Server.DataFolder, '-m', $mode, '-w', '-t', '60')
         } catch {
-            Write-Warning "Fast stop of the test PostgreSQL failed, stopping it immediately: $($_.Exception.Message)"
-            $stop[4] = 'immediate'
-            $null = Invoke-PostgresTool (Join-Path $Server.BinFolder 'pg_ctl') -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments $stop
+            Write-Warning "Stopping the test PostgreSQL ($mode) failed: $($_.Exception.Message)"
         }
+    }
+    if (Test-Path (Join-Path $Server.DataFolder 'postmaster.pid')) {
+        Write-Warning "The test PostgreSQL in $($Server.DataFolder) may still be running; its folder is left in place."
+        return
     }
     Remove-Item $Server.Folder -Recurse -Force -ErrorAction SilentlyContinue
     if (Test-Path $Server.Folder) { Write-Warning "Could not remove the test PostgreSQL folder $($Server.Folder)." }
+    if ($Server.Watchdog) {
+        $Server.Watchdog.StandardInput.Close()
+        $null = $Server.Watchdog.WaitForExit(10000)
+    }
 }
 
 function Resolve-TestPostgres {
@@ -156,17 +173,17 @@ function Install-PostgresPackage {
     Write-Host 'PostgreSQL is not installed: installing Debian''s postgresql package.' -ForegroundColor Cyan
     $apt = @($prefix) + @('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get')
     foreach ($arguments in @('update'), @('install', '-y', '--no-install-recommends', 'postgresql')) {
-        $all = @($apt + $arguments)
-        & $all[0] @($all | Select-Object -Skip 1)
-        if ($LASTEXITCODE -ne 0) { throw "Installing PostgreSQL failed: '$($all -join ' ')' exited with $LASTEXITCODE." }
+        $exe, $rest = @($apt + $arguments)
+        & $exe @rest | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw "Installing PostgreSQL failed: '$exe $($rest -join ' ')' exited with $LASTEXITCODE." }
     }
     # The package's postinst may have started its own cluster (where no systemd stops it); only our server is wanted.
     if (Get-Command pg_lsclusters -ErrorAction SilentlyContinue) {
         foreach ($cluster in @(& pg_lsclusters --no-header 2>$null)) {
             $version, $name, $null, $status = -split $cluster
             if ($status -like 'online*') {
-                $stop = @($prefix) + @('pg_ctlcluster', $version, $name, 'stop')
-                & $stop[0] @($stop | Select-Object -Skip 1)
+                $exe, $rest = @($prefix) + @('pg_ctlcluster', $version, $name, 'stop')
+                & $exe @rest | Out-Host
                 if ($LASTEXITCODE -ne 0) { Write-Warning "Could not stop the package's cluster $version/$name." }
             }
         }
@@ -221,6 +238,32 @@ function Get-NetworkAddress([string] $Address, [int] $Prefix) {
     return [Net.IPAddress]::new($network).ToString()
 }
 
+function Start-PostgresWatchdog {
+    <#
+    .SYNOPSIS
+        Starts a process that stops the server and removes its folder once this process is gone, however it ended
+        (killed, or its session cut off, where no finally runs). The watchdog waits for end-of-file on a pipe only this
+        process holds; in a session of its own, so a Ctrl+C on the terminal leaves it to the finally that stops the
+        server first.
+    #>
+    param($Server)
+    $stop = @(Get-RunAsPrefix $Server.RunAs) + @((Join-Path $Server.BinFolder 'pg_ctl'), 'stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    $script = 'exec >/dev/null 2>&1; cat; folder=$1; shift; "$@"; rm -rf "$folder"'
+    $command = @('sh', '-c', $script, 'sh', $Server.Folder) + $stop
+    if (Get-Command setsid -CommandType Application -ErrorAction SilentlyContinue) { $command = @('setsid') + $command }
+    $info = [Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($argument in @($command | Select-Object -Skip 1)) { $info.ArgumentList.Add($argument) }
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.WorkingDirectory = '/'
+    return [Diagnostics.Process]::Start($info)
+}
+
+function Get-RunAsPrefix([string] $User) {
+    if ($User) { return @('runuser', '-u', $User, '--') }
+    return @()
+}
+
 function Start-PostgresOnFreePort {
     # A free port can be taken by someone else before the server binds it, so a failed start tries another port.
     param($Server)
@@ -248,9 +291,9 @@ function Get-FreeTcpPort {
 
 function Invoke-Psql {
     # psql over TCP with the password in its own environment (never on its command line); returns its output.
-    param($Server, [string] $Database, [string] $Sql)
+    param($Server, [string] $Database, [string] $Sql, [string] $HostAddress = '127.0.0.1')
     Invoke-PostgresTool (Join-Path $Server.BinFolder 'psql') -Environment @{ PGPASSWORD = $Server.Password; PGCONNECT_TIMEOUT = '10' } -Arguments @(
-        '-h', '127.0.0.1', '-p', $Server.Port, '-U', $script:TestPostgresUser, '-d', $Database,
+        '-h', $HostAddress, '-p', $Server.Port, '-U', $script:TestPostgresUser, '-d', $Database,
         '-X', '-w', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', $Sql)
 }
 
@@ -267,7 +310,7 @@ function Invoke-PostgresTool {
         [string] $WorkingDirectory,
         [hashtable] $Environment = @{}
     )
-    $command = if ($RunAs) { @('runuser', '-u', $RunAs, '--', $FilePath) + $Arguments } else { @($FilePath) + $Arguments }
+    $command = @(Get-RunAsPrefix $RunAs) + @($FilePath) + $Arguments
     $info = [Diagnostics.ProcessStartInfo]::new($command[0])
     foreach ($argument in @($command | Select-Object -Skip 1)) { $info.ArgumentList.Add($argument) }
     foreach ($name in $Environment.Keys) { $info.Environment[$name] = $Environment[$name] }

@@ -42,7 +42,7 @@ internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLo
     {
         foreach (var job in running)
         {
-            if (job.Reason != StopReason.None || job.Lease.TimeToFence(db.Clock, margin) > TimeSpan.Zero) continue;
+            if (job.Reason != StopReason.None || job.Lease.TimeToFence(db.Clock, margin, db.StampsWithClock) > TimeSpan.Zero) continue;
             if (job.Stop(StopReason.LeaseOverdue))
                 log.Write(WorkerLogLevel.Warning,
                     $"Job {job.Claim.Job.Id}: its lease (until {job.Lease.Until:yyyy-MM-ddTHH:mm:ss.fffZ}) could not be renewed; " +
@@ -57,7 +57,7 @@ internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLo
         foreach (var job in running)
         {
             if (job.Reason != StopReason.None) continue;
-            var due = job.Lease.TimeToFence(db.Clock, margin);
+            var due = job.Lease.TimeToFence(db.Clock, margin, db.StampsWithClock);
             if (next is null || due < next) next = due;
         }
         return next;

@@ -39,16 +39,19 @@ internal sealed class RunningJob(ClaimedJob claim) : IDisposable
 }
 
 /// <summary>
-/// A lease this worker holds: <see cref="Until"/> as stamped into the job (by this worker's own clock, inside the
-/// transaction that granted it), and the monotonic timestamp taken just before that transaction began with the
-/// <see cref="Length"/> it asked for. The second is a floor that a wall clock stepped backwards cannot push out.
+/// A lease this worker holds: <see cref="Until"/> as stamped into the job (inside the transaction that granted it, by
+/// the store's clock), and the monotonic timestamp taken just before that transaction began with the
+/// <see cref="Length"/> it asked for. The second always holds: the lease cannot end before that much time has passed.
+/// The first is compared with this process's wall clock only when that clock stamped it (<paramref name="wallClock"/>):
+/// then a wall clock stepped forward ends the lease for every worker at once, this one included. A server's clock is
+/// never compared with this machine's: they may disagree by minutes.
 /// </summary>
 internal readonly record struct Lease(DateTime Until, long AskedAt, TimeSpan Length)
 {
     /// <summary>How long until this worker must have stopped the run, keeping <paramref name="margin"/> in hand.</summary>
-    public TimeSpan TimeToFence(TimeProvider clock, TimeSpan margin)
+    public TimeSpan TimeToFence(TimeProvider clock, TimeSpan margin, bool wallClock)
     {
-        var byWallClock = Until - margin - clock.GetUtcNow().UtcDateTime;
+        var byWallClock = wallClock ? Until - margin - clock.GetUtcNow().UtcDateTime : TimeSpan.MaxValue;
         if (Length == TimeSpan.MaxValue) return byWallClock;
         var byElapsed = Length - margin - clock.GetElapsedTime(AskedAt);
         return byWallClock < byElapsed ? byWallClock : byElapsed;

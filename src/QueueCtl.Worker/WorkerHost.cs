@@ -173,7 +173,7 @@ public sealed class WorkerHost
             if (wantClaim)
             {
                 claimedAll = cycle.Claimed.Count == free;
-                _nextDue = claimedAll ? now : cycle.NextDueAt;
+                _nextDue = claimedAll ? now : now + cycle.NextDueIn;
             }
         }
 

@@ -1,4 +1,3 @@
-using QueueCtl.Execution;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Worker;
@@ -12,13 +11,7 @@ public static class WorkerRestart
 {
     public static void Reclaim(IQueueDriver db, string workerId, IWorkerLog log)
     {
-        var killed = RunningProcesses.KillOrphans(WorkerFiles.RunningPath(db.LocalPath, workerId));
-        if (killed > 0) log.Write(WorkerLogLevel.Warning, $"Killed {killed} job process(es) left by this worker's previous process.");
-        var leases = db.Leases(workerId);
-        if (leases.ExpireLeasesOf(workerId) == 0) return;
-        var recovered = leases.RecoverExpired(stopOwners: owners =>
-            owners.Where(o => !string.Equals(o, workerId, StringComparison.OrdinalIgnoreCase)).ToList());
-        foreach (var id in recovered)
+        foreach (var id in WorkerKill.RecoverJobsOf(db, workerId, log))
             log.Write(WorkerLogLevel.Warning, $"Job {id} was recovered from this worker's previous process: the lost run counts as a failed attempt (retried if retries are left).");
     }
 }

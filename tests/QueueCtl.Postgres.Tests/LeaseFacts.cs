@@ -126,7 +126,7 @@ public sealed class LeaseFacts : IDisposable
         clock.Advance(TimeSpan.FromSeconds(10));
         var cycle = leases.FinishAndClaim(new[] { new FinishedRun(first, RunOutcome.Failure("no", 1)) }, 1);
         Assert.Empty(cycle.Claimed);
-        Assert.Equal(clock.UtcNow + TimeSpan.FromSeconds(3), cycle.NextDueAt);
+        Assert.Equal(TimeSpan.FromSeconds(3), cycle.NextDueIn);
         Assert.Equal(clock.UtcNow + TimeSpan.FromSeconds(3), db.Jobs.Get("b").RunAt);
         clock.Advance(TimeSpan.FromSeconds(3) - TimeSpan.FromMilliseconds(1));
         Assert.Empty(leases.Claim(1));

@@ -29,6 +29,13 @@ public interface IQueueDriver : IDisposable
     /// </summary>
     TimeProvider Clock { get; }
 
+    /// <summary>
+    /// True when the store stamps times with <see cref="Clock"/> (SQLite: one file, one machine, one clock), so a
+    /// lease's end may be compared with this process's wall clock; false when the server's clock stamps them, and only
+    /// elapsed time measured here says how much of a lease is left.
+    /// </summary>
+    bool StampsWithClock { get; }
+
     /// <summary>The configuration as of the last <see cref="ReloadConfig"/>.</summary>
     QueueConfig Config { get; }
 

@@ -23,9 +23,9 @@ public sealed class BackupQueueCommand : QueueCmdlet
 
     protected override void EndProcessing()
     {
-        var source = DatabasePath;
+        var source = DatabaseTarget;
         var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
-        if (!IsServerQueue && !File.Exists(source))
+        if (!IsServerQueue && !File.Exists(DatabasePath))
             ThrowQueueError(new QueueException(QueueErrorCode.DatabaseUnavailable, $"There is no queue file at '{source}'."), source);
         if (!ShouldProcess(destination, $"Back up the queue '{source}'")) return;
         var copy = Guard(() => QueueDrivers.Backup(Db, destination, Force), destination);

@@ -19,7 +19,7 @@ public sealed class GetQueueStatusCommand : QueueCmdlet
         }
         catch (QueueException ex)
         {
-            ThrowQueueError(ex, DatabasePath);
+            ThrowQueueError(ex, DatabaseTarget);
         }
     }
 }

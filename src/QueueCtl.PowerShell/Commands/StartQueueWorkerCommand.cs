@@ -60,10 +60,10 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
                 "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
         if (WorkerId is not null) Guard(() => WorkerIds.Validate(WorkerId), WorkerId);
-        var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabasePath}";
+        var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabaseTarget}";
         if (!ShouldProcess(what, Foreground ? "Run in this session" : "Start")) return;
         if (Foreground) RunForeground();
-        else Guard(LaunchDetached, DatabasePath);
+        else Guard(LaunchDetached, DatabaseTarget);
     }
 
     private void LaunchDetached()
@@ -110,52 +110,23 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             log.Write(WorkerLogLevel.Information, $"The process that started this worker (pid {pid}) is gone: stopping.");
             _graceful.Cancel();
         });
-        var databases = new List<IQueueDriver>();
-        var runners = new List<JobRunners>();
-        Task? all = null;
         try
         {
-            var path = DatabasePath;
-            if (Detached && WorkerId is not null)
+            using var group = WorkerGroup.Start(DatabasePath, OpenOptions, Count, () => new WorkerOptions
             {
-                using var previous = QueueDrivers.Open(path, OpenOptions);
-                WorkerRestart.Reclaim(previous, WorkerId, log);
-            }
-            var hosts = Enumerable.Range(0, Count).Select(_ =>
-            {
-                var db = QueueDrivers.Open(path, OpenOptions);
-                databases.Add(db);
-                var jobRunners = WorkerRunners.Create();
-                runners.Add(jobRunners);
-                return new WorkerHost(db, new WorkerOptions
-                {
-                    WorkerId = WorkerId ?? WorkerOptions.NewWorkerId(),
-                    Concurrency = Concurrency,
-                    ExitWhenEmpty = UntilEmpty,
-                    LogPath = logPath,
-                    Version = Version,
-                }, jobRunners, log);
-            }).ToList();
-            all = Task.WhenAll(hosts.Select(h => h.RunAsync(_graceful.Token, _kill.Token)));
-            all.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
+                WorkerId = WorkerId ?? WorkerOptions.NewWorkerId(),
+                Concurrency = Concurrency,
+                ExitWhenEmpty = UntilEmpty,
+                LogPath = logPath,
+                Version = Version,
+            }, WorkerRunners.Create, log, _graceful, _kill.Token, restartedWorkerId: Detached ? WorkerId : null);
+            group.Completion.ContinueWith(_ => pipelineLog.Complete(), TaskScheduler.Default);
             pipelineLog.Pump(WriteLogLine);
-            all.GetAwaiter().GetResult();
+            group.Completion.GetAwaiter().GetResult();
         }
         catch (QueueException ex)
         {
-            ThrowQueueError(ex, DatabasePath);
-        }
-        finally
-        {
-            // Leaving early (an exception) must not pull the databases from under a running job: stop claiming and
-            // let the running jobs finish first.
-            if (all is { IsCompleted: false })
-            {
-                _graceful.Cancel();
-                ((IAsyncResult)all).AsyncWaitHandle.WaitOne();
-            }
-            foreach (var r in runners) r.Dispose();
-            foreach (var db in databases) db.Dispose();
+            ThrowQueueError(ex, DatabaseTarget);
         }
     }
 

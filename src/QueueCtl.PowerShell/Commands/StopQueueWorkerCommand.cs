@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using QueueCtl.Execution;
 using QueueCtl.PowerShell.Infrastructure;
 using QueueCtl.Storage;
+using QueueCtl.Worker;
 
 namespace QueueCtl.PowerShell.Commands;
 
@@ -52,10 +52,10 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         IReadOnlyList<QueueWorker> workers = Array.Empty<QueueWorker>();
         if (!TryQueue(() => workers = registry.List(), Id)) return;
         // -Force also reaches a worker recorded as Lost whose process is still here (frozen, or stopped with SIGSTOP).
-        var targets = All ? workers.Where(w => w.IsAlive || (Force && LiveHere(registry, w))) : WorkerTargets.Filter(workers, Id, this);
+        var targets = All ? workers.Where(w => w.IsAlive || (Force && LiveHere(w))) : WorkerTargets.Filter(workers, Id, this);
         foreach (var worker in targets)
         {
-            if (!worker.IsAlive && !(Force && LiveHere(registry, worker)))
+            if (!worker.IsAlive && !(Force && LiveHere(worker)))
             {
                 WriteVerbose($"Worker '{worker.Id}' is already {worker.State}.");
                 if (PassThru) WriteObject(worker);
@@ -108,47 +108,20 @@ public sealed class StopQueueWorkerCommand : QueueCmdlet
         WriteProgress(progress);
     }
 
-    /// <summary>
-    /// Kills a worker on this machine: its supervisor first (so nothing restarts it), then its process, stopped or not,
-    /// then its job processes and whatever they started; recovers its jobs at once.
-    /// </summary>
+    /// <summary>Kills a worker of this machine (see <see cref="WorkerKill"/>); false when it runs elsewhere.</summary>
     private bool TryKill(IWorkerRegistry registry, QueueWorker worker)
     {
-        var local = registry.OnThisHost(new[] { worker.Id }).FirstOrDefault();
-        if (local.Id is null)
+        var (result, recovered) = WorkerKill.Kill(Db, worker.Id);
+        if (result == WorkerKillResult.OnAnotherMachine)
         {
             WriteError(QueueErrors.Record("WorkerOnAnotherMachine", ErrorCategory.InvalidOperation,
                 $"Worker '{worker.Id}' runs on {worker.HostName}; it cannot be killed from here, so it was asked to stop gracefully.", worker.Id));
             return false;
         }
-        if (SupervisorFile.LivePid(Db.LocalPath, worker.Id) is { } supervisor) KillAndWait(supervisor);
-        if (ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt)) KillAndWait(local.Pid);
-        SupervisorFile.Delete(Db.LocalPath, worker.Id);
-        RunningProcesses.KillOrphans(WorkerFiles.RunningPath(Db.LocalPath, worker.Id));
-        var leases = Db.Leases(worker.Id);
-        leases.ExpireLeasesOf(worker.Id);
-        var recovered = leases.RecoverExpired();
-        registry.SetState(worker.Id, QueueWorkerState.Stopped);
         WriteVerbose($"Killed worker {worker.Id}; recovered {recovered.Count} job(s): {string.Join(", ", recovered)}.");
         if (PassThru) WriteObject(registry.Find(worker.Id));
         return true;
     }
 
-    private static void KillAndWait(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            ProcessTree.Kill(process);
-            process.WaitForExit(10_000);
-        }
-        catch (ArgumentException)
-        {
-            // Already gone.
-        }
-    }
-
-    /// <summary>Whether the worker's process still exists on this machine, whatever its recorded state.</summary>
-    private static bool LiveHere(IWorkerRegistry registry, QueueWorker worker) =>
-        registry.OnThisHost(new[] { worker.Id }).FirstOrDefault() is { Id: not null } local && ProcessTree.IsAlive(local.Pid, local.ProcessStartedAt);
+    private bool LiveHere(QueueWorker worker) => WorkerKill.IsAliveHere(Db, worker.Id);
 }

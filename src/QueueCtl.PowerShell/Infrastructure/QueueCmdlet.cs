@@ -54,6 +54,9 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>The queue as shown in messages and error targets: <see cref="DatabasePath"/> with any password masked.</summary>
+    protected string DatabaseTarget => DatabaseLocator.Mask(DatabasePath);
+
     /// <summary>True when the queue is kept on a server rather than in a local file.</summary>
     protected bool IsServerQueue => QueueAddress.IsServer(DatabasePath);
 

@@ -44,6 +44,8 @@ public sealed class PostgresDriver : IQueueDriver
 
     public TimeProvider Clock { get; }
 
+    public bool StampsWithClock => false;
+
     public QueueConfig Config => _config;
 
     public TimeSpan BusyTimeout

@@ -60,9 +60,10 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                     Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count))
                 .Select(c => new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)))
                 .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
-            DateTime? nextDue = null;
-            if (claimed.Count < count)
-                nextDue = UnixTime.FromMs(session.Scalar<long?>("SELECT min(run_at) FROM {s}.jobs WHERE state IN ('Pending', 'Failed')"));
+            TimeSpan? nextDue = null;
+            if (claimed.Count < count
+                && session.Scalar<long?>("SELECT min(run_at) FROM {s}.jobs WHERE state IN ('Pending', 'Failed')") is { } due)
+                nextDue = TimeSpan.FromMilliseconds(Math.Max(0, due - now));
             return new ClaimCycle(claimed, accepted, nextDue);
         });
         if (finished.Count > 0 || cycle.Claimed.Count > 0) _db.Counts.Wrote();

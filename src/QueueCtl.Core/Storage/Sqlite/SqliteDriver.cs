@@ -41,6 +41,8 @@ public sealed class SqliteDriver : IQueueDriver
 
     public string LocalPath => Path;
 
+    public bool StampsWithClock => true;
+
     public IJobStore Jobs => _jobs ??= new SqliteJobStore(this);
 
     public IWorkerRegistry Workers => _workers ??= new SqliteWorkerRegistry(this);

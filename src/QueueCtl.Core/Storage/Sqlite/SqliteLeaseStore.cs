@@ -50,9 +50,10 @@ internal sealed class SqliteLeaseStore : ILeaseStore
                 r => new ClaimedJob(JobRows.Seq(r), JobRows.Read(r, _db.Path), UnixTime.FromMs(r.GetInt64(21))),
                 ("$worker", WorkerId), ("$now", now), ("$lease", now + LeaseMs), ("$n", count))
             .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
-        DateTime? nextDue = null;
-        if (claimed.Count < count)
-            nextDue = UnixTime.FromMs(_db.Scalar<long?>("SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')"));
+        TimeSpan? nextDue = null;
+        if (claimed.Count < count
+            && _db.Scalar<long?>("SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')") is { } due)
+            nextDue = TimeSpan.FromMilliseconds(Math.Max(0, due - now));
         return new ClaimCycle(claimed, accepted, nextDue);
     });
 

@@ -2,13 +2,13 @@ using System.Globalization;
 using QueueCtl.Execution;
 using QueueCtl.Storage;
 
-namespace QueueCtl.PowerShell.Infrastructure;
+namespace QueueCtl.Worker;
 
 /// <summary>
-/// Where Start-QueueWorker notes the <see cref="WorkerSupervisor"/> of a detached worker ("pid start-ms" in
-/// &lt;id&gt;.supervisor beside the worker's log), so Stop-QueueWorker -Force can kill it before the worker.
+/// Where the launcher of a detached worker notes the supervisor shell that restarts it ("pid start-ms" in
+/// &lt;id&gt;.supervisor beside the worker's log), so <see cref="WorkerKill"/> can kill it before the worker.
 /// </summary>
-internal static class SupervisorFile
+public static class SupervisorFile
 {
     public static void Write(string databasePath, string workerId, int pid, DateTime startedAtUtc)
     {
