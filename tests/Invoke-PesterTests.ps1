@@ -5,7 +5,8 @@
 .DESCRIPTION
     The PostgreSQL pass uses the server named by QUEUECTL_TEST_POSTGRES (and PGPASSWORD), which build.ps1 Test starts;
     without one it is skipped with a warning (a failure under CI=true). It leaves out the tests tagged SqliteOnly
-    (about SQLite files) and NoQueue (they use no queue, so the SQLite pass has said all they can say).
+    (about SQLite files) and NoQueue (they use no queue, so the SQLite pass has said all they can say); the SQLite
+    pass leaves out those tagged PostgresOnly.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
@@ -42,7 +43,7 @@ function Invoke-PesterPass([string] $Name, [string[]] $ExcludeTag) {
 }
 
 $passes = @()
-if ('SQLite' -in $Driver) { $passes += Invoke-PesterPass 'SQLite' }
+if ('SQLite' -in $Driver) { $passes += Invoke-PesterPass 'SQLite' @('PostgresOnly') }
 if ('PostgreSQL' -in $Driver) {
     if (Test-SkipPostgresTests) { Write-Host 'Pester (PostgreSQL): SKIPPED, no PostgreSQL server (QUEUECTL_TEST_POSTGRES is not set).' -ForegroundColor Yellow }
     else { $passes += Invoke-PesterPass 'PostgreSQL' @('SqliteOnly', 'NoQueue') }

@@ -1,19 +1,6 @@
 # Issue 8, items 11-17: what QueueCtl accepts as input, and what it shows.
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
-    # The module's own Microsoft.Data.Sqlite (loaded on first use otherwise), for a plain connection below.
-    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Microsoft.Data.Sqlite.dll')
-    function Invoke-Sql([string] $Path, [string] $Sql) {
-        # Another tool writing the file: a plain SQLite connection, no QueueCtl code.
-        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Pooling=False")
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = $Sql
-            $null = $command.ExecuteNonQuery()
-        }
-        finally { $connection.Dispose() }
-    }
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
@@ -24,7 +11,7 @@ Describe 'A database QueueCtl did not create (item 11)' -Tag SqliteOnly {
 
     It 'is refused with its header bytes 18-19 unchanged: nothing is switched to WAL first' {
         $other = Join-Path (Get-TestFolder $db) 'other.db'
-        Invoke-Sql $other 'CREATE TABLE precious (x); INSERT INTO precious VALUES (1)'
+        Invoke-QueueSql $other 'CREATE TABLE precious (x); INSERT INTO precious VALUES (1)'
         $before = [IO.File]::ReadAllBytes($other)
         '{0:x2}{1:x2}' -f $before[18], $before[19] | Should -Be '0101'
 
@@ -181,7 +168,7 @@ Describe 'A database failure in the middle of a cmdlet (item 15)' -Tag SqliteOnl
         # either row fails with SQLITE_CORRUPT while opening the queue still works.
         $null = New-QueueJob 'echo big' -Id big
         $null = New-QueueJob "echo $('c' * 2MB)" -Id huge
-        Invoke-Sql $db "INSERT INTO job_output (job_seq, run, format, stdout, stderr) SELECT seq, 1, 'Text', printf('%.*c', 2000000, 'o'), '' FROM jobs WHERE id = 'big'; UPDATE jobs SET runs = 1 WHERE id = 'big'"
+        Invoke-QueueSql $db "INSERT INTO job_output (job_seq, run, format, stdout, stderr) SELECT seq, 1, 'Text', printf('%.*c', 2000000, 'o'), '' FROM jobs WHERE id = 'big'; UPDATE jobs SET runs = 1 WHERE id = 'big'"
         # Pages 10%-90% of the file: only the two rows' overflow pages live there (the tables' roots come first).
         $bytes = [IO.File]::ReadAllBytes($db)
         $pages = [int]($bytes.Length / 4096)

@@ -1,17 +1,6 @@
 # Issue 8, item 18: Test-Queue and Backup-Queue against real queue files and a real worker.
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
-    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Microsoft.Data.Sqlite.dll')
-    function Invoke-Sql([string] $Path, [string] $Sql) {
-        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Pooling=False")
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = $Sql
-            $null = $command.ExecuteNonQuery()
-        }
-        finally { $connection.Dispose() }
-    }
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
@@ -53,7 +42,7 @@ Describe 'Test-Queue' -Tag SqliteOnly {
 
     It 'finds drifted counters and orphaned output; -Repair mends them, -WhatIf does not' {
         $null = 1..3 | ForEach-Object { "echo $_" } | New-QueueJob
-        Invoke-Sql $db "UPDATE job_counts SET n = 42 WHERE state = 'Pending'; INSERT INTO job_output (job_seq, run, format, stdout, stderr) VALUES (999, 1, 'Text', 'x', '')"
+        Invoke-QueueSql $db "UPDATE job_counts SET n = 42 WHERE state = 'Pending'; INSERT INTO job_output (job_seq, run, format, stdout, stderr) VALUES (999, 1, 'Text', 'x', '')"
         $report = Test-Queue
         $report.Verdict | Should -Be 'Inconsistent'
         $report.CounterMismatches.State | Should -Be 'Pending'
@@ -69,7 +58,7 @@ Describe 'Test-Queue' -Tag SqliteOnly {
 
     It 'reports a stored setting that is not valid' {
         $null = Get-QueueStatus
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('poll-interval', 'soon')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('poll-interval', 'soon')"
         $report = Test-Queue
         $report.Verdict | Should -Be 'Inconsistent'
         $report.Problems | Should -Match 'poll-interval'
@@ -140,5 +129,21 @@ Describe 'Backup-Queue' -Tag SqliteOnly {
         $line = "Backup-Queue -Destination $(Get-TestFolder $db)/q"
         $completions = TabExpansion2 -inputScript $line -cursorColumn $line.Length
         $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Get-TestFolder $db) 'queue.db')
+    }
+}
+
+# PostgresOnly: what the SQLite-file tools do with a PostgreSQL queue (the SQLite pass leaves it out).
+Describe 'Test-Queue and Backup-Queue on a PostgreSQL queue' -Tag PostgresOnly {
+    BeforeEach { $db = New-TestQueue; $null = New-QueueJob 'echo kept' -Id kept }
+    AfterEach { Remove-TestQueue $db }
+
+    It 'refuses it with UnsupportedDatabaseAddress, naming PostgreSQL''s own tools, and writes no file' {
+        $err = { Test-Queue -Repair -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "UnsupportedDatabaseAddress,$Cmd.TestQueueCommand" -PassThru
+        $err.Exception.Message | Should -Match 'amcheck'
+        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
+        $err = { Backup-Queue $backup -ErrorAction Stop } | Should -Throw -ErrorId "UnsupportedDatabaseAddress,$Cmd.BackupQueueCommand" -PassThru
+        $err.Exception.Message | Should -Match 'pg_dump'
+        Test-Path $backup | Should -BeFalse
+        (Get-QueueJob kept).State | Should -Be 'Pending'
     }
 }
