@@ -20,7 +20,7 @@ function New-TestPostgresSchemaAddress {
 function Invoke-TestPostgresSql {
     # Runs SQL on the test server through the module's Npgsql (no psql needed), with PGPASSWORD as the password;
     # returns the first column of every row.
-    param([Parameter(Mandatory)][string] $Sql, [hashtable] $Parameters = @{})
+    param([Parameter(Mandatory)][string] $Sql, [hashtable] $Parameters = @{}, [string] $Database)
     $uri = [Uri] (Get-TestPostgresAddress)
     $builder = [Npgsql.NpgsqlConnectionStringBuilder]::new()
     $builder.Host = $uri.Host
@@ -28,7 +28,7 @@ function Invoke-TestPostgresSql {
     $user, $password = $uri.UserInfo -split ':', 2
     $builder.Username = [Uri]::UnescapeDataString($user)
     $builder.Password = if ($password) { [Uri]::UnescapeDataString($password) } else { $env:PGPASSWORD }
-    $builder.Database = [Uri]::UnescapeDataString($uri.AbsolutePath.TrimStart('/'))
+    $builder.Database = if ($Database) { $Database } else { [Uri]::UnescapeDataString($uri.AbsolutePath.TrimStart('/')) }
     $builder.Pooling = $false
     $connection = [Npgsql.NpgsqlConnection]::new($builder.ConnectionString)
     try {
