@@ -10,7 +10,9 @@ BeforeAll {
 Describe 'Detached workers' {
     BeforeEach {
         $db = New-TestQueue
-        Set-QueueConfig -LeaseDuration 3
+        # Short enough for quick heartbeats; long enough that a worker starting on a loaded machine (its first cycles
+        # are slow: ~1 s without a heartbeat on an idle one) is not reported Lost, which Stop-QueueWorker does not wait for.
+        Set-QueueConfig -LeaseDuration 10
     }
     AfterEach {
         Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
