@@ -8,7 +8,9 @@
                manifest, formats, help, the queuectl launcher).
       Test     Build, then every xunit test and every Pester test against the staged module in a child pwsh, with a
                throwaway PostgreSQL server for the PostgreSQL tests (build/TestPostgres.ps1) unless
-               QUEUECTL_TEST_POSTGRES already names one.
+               QUEUECTL_TEST_POSTGRES already names one. As root on Linux, two network-namespace hosts
+               (build/TestHosts.sh) come up first, the server also listens on their links, and the multi-host tests
+               run workers on them (QUEUECTL_TEST_HOSTS); elsewhere those tests skip, loudly.
       Demo     Build, then enqueue a few jobs, run a worker and show the result, on a throwaway queue.
       Package  Build, then write the module package as the PowerShell Gallery takes it (out/package/*.nupkg).
       Bench    Build, then run the benchmark suite (bench/Invoke-Benchmark.ps1); never part of Test.
@@ -40,6 +42,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 . (Join-Path $PSScriptRoot 'build/TestPostgres.ps1')
+. (Join-Path $PSScriptRoot 'build/TestHosts.ps1')
 
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
@@ -113,12 +116,18 @@ function Invoke-Package {
     Invoke-ChildPwsh (Join-Path $Root 'build/New-ModulePackage.ps1') @('-ModulePath', $ModuleDir, '-Destination', $PackageDir)
 }
 
-function Invoke-WithPostgres([scriptblock] $Work) {
-    # Runs $Work with a PostgreSQL server for its child processes to find in their environment: QUEUECTL_TEST_POSTGRES
-    # and PGPASSWORD. A server already named there is used as it is; otherwise a throwaway one is started and stopped.
-    $postgres = Resolve-TestPostgres -ExtraListenAddress $PostgresListenAddress
-    $saved = @{ QUEUECTL_TEST_POSTGRES = $env:QUEUECTL_TEST_POSTGRES; PGPASSWORD = $env:PGPASSWORD }
-    if ($postgres) { $env:QUEUECTL_TEST_POSTGRES = $postgres.Uri; $env:PGPASSWORD = $postgres.Password }
+function Invoke-WithPostgres([scriptblock] $Work, [string[]] $ListenAddress = $PostgresListenAddress) {
+    # Runs $Work with a PostgreSQL server for its child processes to find in their environment: QUEUECTL_TEST_POSTGRES,
+    # PGPASSWORD, and QUEUECTL_TEST_POSTGRES_INFO (what Restart-TestPostgres needs). A server already named there is
+    # used as it is; otherwise a throwaway one is started and stopped.
+    $postgres = Resolve-TestPostgres -ExtraListenAddress $ListenAddress
+    $saved = @{ QUEUECTL_TEST_POSTGRES = $env:QUEUECTL_TEST_POSTGRES; PGPASSWORD = $env:PGPASSWORD
+                QUEUECTL_TEST_POSTGRES_INFO = $env:QUEUECTL_TEST_POSTGRES_INFO }
+    if ($postgres) {
+        $env:QUEUECTL_TEST_POSTGRES = $postgres.Uri
+        $env:PGPASSWORD = $postgres.Password
+        $env:QUEUECTL_TEST_POSTGRES_INFO = $postgres.InfoFile
+    }
     try {
         & $Work
     } finally {
@@ -130,7 +139,26 @@ function Invoke-WithPostgres([scriptblock] $Work) {
 }
 
 function Invoke-Test {
-    Invoke-WithPostgres {
+    # The multi-host tests need hosts whose addresses the server listens on: so only with a server started here, and
+    # the hosts come up before it.
+    $testHosts = $null
+    if ($env:QUEUECTL_TEST_POSTGRES) {
+        if (-not $env:QUEUECTL_TEST_HOSTS) { Write-Warning 'QUEUECTL_TEST_POSTGRES names your own server: the multi-host tests are SKIPPED (set QUEUECTL_TEST_HOSTS when it listens on the TestHosts.sh addresses).' }
+    } else {
+        $testHosts = Enter-TestHosts -Count 2
+    }
+    $savedHosts = $env:QUEUECTL_TEST_HOSTS
+    try {
+        if ($testHosts) { $env:QUEUECTL_TEST_HOSTS = "$($testHosts.Count)" }
+        Invoke-TestWork -ListenAddress (@($PostgresListenAddress) + @(if ($testHosts) { $testHosts.Addresses }))
+    } finally {
+        $env:QUEUECTL_TEST_HOSTS = $savedHosts
+        Exit-TestHosts $testHosts
+    }
+}
+
+function Invoke-TestWork([string[]] $ListenAddress) {
+    Invoke-WithPostgres -ListenAddress $ListenAddress {
         Invoke-Native dotnet test (Join-Path $Root 'QueueCtl.sln') -c $Configuration --nologo
         Invoke-Native dotnet restore (Join-Path $Root 'tests/Tools/Tools.csproj') --nologo
         $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'

@@ -55,8 +55,11 @@ down_all() {
         # Only processes inside our own namespaces: what `run` started there.
         [[ -z $pids ]] || kill $pids 2>/dev/null || true
         ip netns del "$NAME$n"
-        # Deleting the namespace deletes the host side, and with it the pair; this covers a half-made host.
-        ! ip link show "$NAME$n-r" >/dev/null 2>&1 || ip link del "$NAME$n-r"
+        # Deleting the namespace deletes the host side, and with it the pair (asynchronously: the pair may vanish
+        # between the look and the delete); this covers a half-made host.
+        if ip link show "$NAME$n-r" >/dev/null 2>&1; then
+            ip link del "$NAME$n-r" 2>/dev/null || ! ip link show "$NAME$n-r" >/dev/null 2>&1 || die "could not delete $NAME$n-r"
+        fi
     done
 }
 

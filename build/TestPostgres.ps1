@@ -1,6 +1,7 @@
 <#
 .SYNOPSIS
-    A throwaway PostgreSQL server for the tests: Start-TestPostgres, Stop-TestPostgres, Resolve-TestPostgres.
+    A throwaway PostgreSQL server for the tests: Start-TestPostgres, Stop-TestPostgres, Restart-TestPostgres,
+    Resolve-TestPostgres.
 .DESCRIPTION
     Dot-source this file. The server runs from a temporary folder (data, Unix socket, log, password file) on a free
     port of 127.0.0.1, with scram-sha-256 password auth and a random password per run. It runs as the current user,
@@ -17,7 +18,8 @@ function Start-TestPostgres {
     <#
     .SYNOPSIS
         Starts a fresh PostgreSQL server and returns it (Uri, Port, Password, PasswordFile, DataFolder, Folder,
-        Stop()). Throws, saying why, when no server can be had.
+        InfoFile, Stop()). Throws, saying why, when no server can be had. InfoFile is a JSON file of what
+        Restart-TestPostgres needs (no secrets), for tests in other processes.
     .PARAMETER ExtraListenAddress
         Interface addresses with their prefix, e.g. 10.231.1.1/30: the server also listens on each address and admits
         clients (password-checked) from its network. The addresses must exist before the server starts.
@@ -50,6 +52,7 @@ function Start-TestPostgres {
         BinFolder    = $bin
         RunAs        = $runAs
         LogFile      = Join-Path $folder 'server.log'
+        InfoFile     = Join-Path $folder 'server.json'
         Watchdog     = $null
     }
     # The password stays out of the default view (and so out of logs that print the object).
@@ -82,6 +85,7 @@ function Start-TestPostgres {
             if ($answer -ne '1') { throw "The PostgreSQL self-check 'SELECT 1' over TCP to $address answered '$answer', not '1'." }
         }
         $null = Invoke-Psql -Server $server -Database postgres -Sql "CREATE DATABASE $($script:TestPostgresDatabase)"
+        $server | Select-Object Port, DataFolder, Folder, BinFolder, RunAs, LogFile | ConvertTo-Json | Set-Content $server.InfoFile
     } catch {
         Stop-TestPostgres -Server $server
         throw
@@ -115,6 +119,30 @@ function Stop-TestPostgres {
         $Server.Watchdog.StandardInput.Close()
         $null = $Server.Watchdog.WaitForExit(10000)
     }
+}
+
+function Restart-TestPostgres {
+    <#
+    .SYNOPSIS
+        Restarts the server (fast shutdown: running sessions are ended) on the same port and waits until it accepts
+        connections again. Server is a Start-TestPostgres result or its InfoFile read back (ConvertFrom-Json).
+    .PARAMETER DownSeconds
+        Keeps the server stopped this long before starting it again: an outage of a known length.
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipeline)] $Server, [double] $DownSeconds = 0)
+
+    $pgCtl = Join-Path $Server.BinFolder 'pg_ctl'
+    # -l: without a log file the server would write to pg_ctl's output, which is read to its end.
+    $start = @('-D', $Server.DataFolder, '-l', $Server.LogFile, '-o', "-p $($Server.Port)", '-w', '-t', '60')
+    if ($DownSeconds -le 0) {
+        $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments (@('restart', '-m', 'fast') + $start)
+        return
+    }
+    $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments @(
+        'stop', '-D', $Server.DataFolder, '-m', 'fast', '-w', '-t', '60')
+    Start-Sleep -Milliseconds ([int] ($DownSeconds * 1000))
+    $null = Invoke-PostgresTool $pgCtl -RunAs $Server.RunAs -WorkingDirectory $Server.Folder -Arguments (@('start') + $start)
 }
 
 function Resolve-TestPostgres {

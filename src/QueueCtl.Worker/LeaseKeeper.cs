@@ -8,18 +8,23 @@ namespace QueueCtl.Worker;
 /// gone) stops each run before its lease can run out, so a run never outlives the lease that lets it run.
 /// </summary>
 /// <remarks>
-/// The check is local: the lease end was stamped by this worker's own clock, so it is compared with the same clock, and
-/// with a monotonic timer started before the granting transaction (whichever says "stop" first wins). Clock offsets
-/// between machines therefore do not matter here; clock rates do, and a second of drift per lease is far inside the
-/// margin. The margin (a heartbeat plus the storage busy timeout) covers the longest the loop can be busy elsewhere.
+/// The check is local: a monotonic timer started before the granting transaction, and, where this worker's own clock
+/// stamped the lease end (SQLite), that clock too (whichever says "stop" first wins). Clock offsets between machines
+/// therefore do not matter here; clock rates do, and a second of drift per lease is far inside the margin. Each run
+/// has a fence timer of its own, armed whenever its lease is granted: it fires even while the loop is stuck in a
+/// storage call that has not timed out yet (a cut network link holds a call for seconds), so the fence never waits
+/// for storage. The loop also fences on its own schedule (<see cref="FenceOverdue"/>).
 /// </remarks>
-internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLog log)
+internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLog log, Func<TimeSpan> margin)
 {
     /// <summary>Called just before a transaction that grants leases (a claim or a renewal).</summary>
     public (long AskedAt, TimeSpan Length) Asking() => (db.Clock.GetTimestamp(), db.Config.LeaseDuration);
 
-    public void Granted(RunningJob job, DateTime until, (long AskedAt, TimeSpan Length) asked) =>
+    public void Granted(RunningJob job, DateTime until, (long AskedAt, TimeSpan Length) asked)
+    {
         job.Lease = new Lease(until, asked.AskedAt, asked.Length);
+        job.ArmFence(job.Lease.TimeToFence(db.Clock, margin(), db.StampsWithClock), () => Fence(job));
+    }
 
     /// <summary>Extends the leases of the runs still going; stops those this worker no longer holds or that were cancelled.</summary>
     public void Renew(IEnumerable<RunningJob> running)
@@ -43,11 +48,16 @@ internal sealed class LeaseKeeper(ILeaseStore leases, IQueueDriver db, IWorkerLo
         foreach (var job in running)
         {
             if (job.Reason != StopReason.None || job.Lease.TimeToFence(db.Clock, margin, db.StampsWithClock) > TimeSpan.Zero) continue;
-            if (job.Stop(StopReason.LeaseOverdue))
-                log.Write(WorkerLogLevel.Warning,
-                    $"Job {job.Claim.Job.Id}: its lease (until {job.Lease.Until:yyyy-MM-ddTHH:mm:ss.fffZ}) could not be renewed; " +
-                    "stopped the run before the lease runs out, so it cannot overlap a run started by another worker.");
+            Fence(job);
         }
+    }
+
+    private void Fence(RunningJob job)
+    {
+        if (job.Stop(StopReason.LeaseOverdue))
+            log.Write(WorkerLogLevel.Warning,
+                $"Job {job.Claim.Job.Id}: its lease (until {job.Lease.Until:yyyy-MM-ddTHH:mm:ss.fffZ}) could not be renewed; " +
+                "stopped the run before the lease runs out, so it cannot overlap a run started by another worker.");
     }
 
     /// <summary>How long until <see cref="FenceOverdue"/> must look again; null with nothing to fence.</summary>

@@ -35,7 +35,35 @@ internal sealed class RunningJob(ClaimedJob claim) : IDisposable
         return true;
     }
 
-    public void Dispose() => Cancel.Dispose();
+    /// <summary>
+    /// (Re)arms the run's fence: <paramref name="fence"/> runs on a timer thread after <paramref name="due"/> unless the
+    /// fence is armed again first (a renewal) or the run is disposed.
+    /// </summary>
+    public void ArmFence(TimeSpan due, Action fence)
+    {
+        lock (Cancel)
+        {
+            if (_disposed) return;
+            var delay = due <= TimeSpan.Zero ? TimeSpan.Zero : due > MaxTimer ? MaxTimer : due;
+            if (_fence is null) _fence = new Timer(_ => fence(), null, delay, Timeout.InfiniteTimeSpan);
+            else _fence.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    // A lease longer than this is re-armed by its renewals long before the timer would fire.
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromDays(1);
+    private Timer? _fence;
+    private bool _disposed;
+
+    public void Dispose()
+    {
+        lock (Cancel)
+        {
+            _disposed = true;
+            _fence?.Dispose();
+        }
+        Cancel.Dispose();
+    }
 }
 
 /// <summary>

@@ -54,7 +54,7 @@ public sealed class WorkerHost
         _log = log;
         _leases = db.Leases(options.WorkerId);
         _registry = db.Workers;
-        _keeper = new LeaseKeeper(_leases, db, log);
+        _keeper = new LeaseKeeper(_leases, db, log, () => FenceMargin);
         _rescuer = new JobRescuer(db, _leases, _registry, log);
         _outage = new StorageOutage(options.WorkerId, db, log);
         WorkerFiles.EnsureFolder(db.LocalPath);

@@ -74,6 +74,17 @@ public abstract class JobStoreFacts : DriverFacts
     }
 
     [SkippableFact]
+    public void FindMany_FindsAnyNumberOfIds_IgnoringCase_AndSkipsMissingOnes()
+    {
+        Jobs.Enqueue(Enumerable.Range(0, 1200).Select(i => new JobSpec { Id = $"m{i}", Command = "true" }).ToList());
+        var wanted = Enumerable.Range(0, 1200).Select(i => i % 2 == 0 ? $"M{i}" : $"m{i}").Append("missing").ToList();
+        var found = Jobs.FindMany(wanted);
+        Assert.Equal(1200, found.Count);
+        Assert.Equal(1200, found.Select(j => j.Id).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Empty(Jobs.FindMany(Array.Empty<string>()));
+    }
+
+    [SkippableFact]
     public void List_PagesThroughEveryJob()
     {
         Jobs.Enqueue(Enumerable.Range(0, 2500).Select(i => new JobSpec { Id = $"j{i}", Command = "true" }).ToList());

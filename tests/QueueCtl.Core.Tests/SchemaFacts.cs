@@ -242,9 +242,12 @@ public class SchemaFacts : IDisposable
     public void QueueAddress_TellsServersFromFiles(string address, bool server) =>
         Assert.Equal(server, QueueAddress.IsServer(address));
 
-    [Fact]
-    public void Mask_HidesAConnectionStringPassword() =>
-        Assert.Equal("Host=db;Password=***;Database=q", QueueAddress.Mask("Host=db;Password=s3 cret;Database=q"));
+    [Theory]
+    [InlineData("Host=db;Password=s3 cret;Database=q", "Host=db;Password=***;Database=q")]
+    [InlineData("postgres://u@h/d?sslmode=verify-full&sslpassword=s3cret", "postgres://u@h/d?sslmode=verify-full&sslpassword=***")]
+    [InlineData("Host=db;SSL Password=s3cret", "Host=db;SSL Password=***")]
+    public void Mask_HidesConnectionStringAndQueryPasswords(string address, string expected) =>
+        Assert.Equal(expected, QueueAddress.Mask(address));
 }
 
 /// <summary>A fact about Unix file modes: reported as skipped on Windows instead of passing there.</summary>

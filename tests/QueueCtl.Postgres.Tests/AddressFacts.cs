@@ -60,6 +60,8 @@ public sealed class AddressFacts
     [InlineData("postgres://u:" + Secret + "@h:99999/db", "'99999' is not a port number")]
     [InlineData("postgres://u:" + Secret + "@h/db?listen=maybe", "listen must be true or false")]
     [InlineData("Host=h;Password=" + Secret + ";Frobnicate=1", "'Frobnicate' is unknown")]
+    [InlineData("postgres://u@h/db?sslpassword=" + Secret + "&bogus=1", "'bogus' is not")]
+    [InlineData("Host=h;SSL Password=" + Secret + ";Frobnicate=1", "'Frobnicate' is unknown")]
     public void A_bad_address_is_refused_without_showing_its_password(string address, string why)
     {
         var refused = Assert.Throws<QueueException>(() => PostgresAddress.Parse(address, null));

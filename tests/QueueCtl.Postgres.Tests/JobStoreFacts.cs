@@ -130,4 +130,30 @@ public sealed class JobStoreFacts : IDisposable
         db.Jobs.Remove("o");
         Assert.Equal(0, PgQueues.Scalar($"SELECT count(*) FROM \"{_queues.Schema}\".job_output"));
     }
+
+    [Fact]
+    public async Task Concurrent_batches_sharing_ids_in_opposite_orders_store_each_id_once()
+    {
+        if (!PgQueues.Ready()) return;
+        using var a = _queues.Open();
+        using var b = _queues.Open();
+        for (var round = 0; round < 5; round++)
+        {
+            var ids = Enumerable.Range(0, 300).Select(i => $"r{round}-{i}").ToList();
+            using var start = new Barrier(2);
+            IReadOnlyList<EnqueueResult> Run(IQueueDriver db, IEnumerable<string> order)
+            {
+                var specs = order.Select(id => new JobSpec { Id = id, Command = "echo" }).ToList();
+                start.SignalAndWait();
+                return db.Jobs.Enqueue(specs);
+            }
+            var results = await Task.WhenAll(
+                Task.Factory.StartNew(() => Run(a, ids), TaskCreationOptions.LongRunning),
+                Task.Factory.StartNew(() => Run(b, Enumerable.Reverse(ids)), TaskCreationOptions.LongRunning));
+            var all = results.SelectMany(r => r).ToList();
+            Assert.All(all, r => Assert.True(r.Job is not null || r.Error!.Code == QueueErrorCode.JobAlreadyExists));
+            Assert.Equal(ids.Count, all.Count(r => r.Job is not null));
+        }
+        Assert.Equal(1500, a.Jobs.Status().Pending);
+    }
 }

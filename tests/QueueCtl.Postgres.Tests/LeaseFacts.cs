@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
+using QueueCtl.Storage.Postgres;
 
 namespace QueueCtl.Postgres.Tests;
 
@@ -134,5 +135,81 @@ public sealed class LeaseFacts : IDisposable
         var second = Assert.Single(leases.Claim(1));
         Assert.Equal(2, second.Job.Attempts);
         Assert.Equal(clock.UtcNow, second.Job.StartedAt);
+    }
+
+    [Fact]
+    public async Task Two_rescuers_at_once_never_both_take_a_job_and_neither_waits_for_the_other()
+    {
+        if (!PgQueues.Ready()) return;
+        var clock = new ManualClock();
+        using var db = _queues.Open(clock);
+        using var other = _queues.Open(clock);
+        other.BusyTimeout = TimeSpan.FromSeconds(2);
+        db.Jobs.Enqueue(new JobSpec { Id = "lost", Command = "x" });
+        Assert.Single(db.Leases("gone").Claim(1));
+        clock.Advance(db.Config.LeaseDuration + TimeSpan.FromSeconds(1));
+
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var first = Task.Factory.StartNew(() => db.Leases("r1").RecoverExpired(stopOwners: owners =>
+        {
+            inside.Set(); // the expired job is locked by this transaction now
+            release.Wait(TimeSpan.FromSeconds(30));
+            return Array.Empty<string>();
+        }), TaskCreationOptions.LongRunning);
+        Assert.True(inside.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Empty(other.Leases("r2").RecoverExpired()); // skips the locked row at once
+        release.Set();
+        Assert.Equal(new[] { "lost" }, await first);
+        Assert.Empty(other.Leases("r2").RecoverExpired());
+        Assert.Single(db.Jobs.Get("lost").Errors);
+    }
+
+    [Fact]
+    public void Without_a_stamping_clock_times_come_from_the_server_not_from_the_process_clock()
+    {
+        if (!PgQueues.Ready()) return;
+        var processClock = new ManualClock(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var db = PostgresDriver.Open(_queues.Address, new QueueOpenOptions { Clock = processClock });
+        Assert.Same(processClock, db.Clock);
+        var serverBefore = ServerNow();
+        var job = db.Jobs.Enqueue(new JobSpec { Command = "echo" });
+        var claim = Assert.Single(db.Leases("w").Claim(1));
+        var serverAfter = ServerNow();
+        Assert.InRange(job.CreatedAt, serverBefore, serverAfter);
+        Assert.InRange(claim.Job.StartedAt!.Value, serverBefore, serverAfter);
+        Assert.InRange(claim.LeaseUntil, serverBefore + db.Config.LeaseDuration, serverAfter + db.Config.LeaseDuration);
+    }
+
+    private static DateTime ServerNow() =>
+        DateTimeOffset.FromUnixTimeMilliseconds(PgQueues.Scalar("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")).UtcDateTime;
+
+    [Fact]
+    public void One_cycle_records_each_finish_on_its_own_merits()
+    {
+        if (!PgQueues.Ready()) return;
+        using var db = _queues.Open();
+        db.Workers.Register("w", QueueWorkerState.Running, 1, null, 4, null, null);
+        db.Jobs.Enqueue(Enumerable.Range(0, 4).Select(i => new JobSpec { Id = $"c{i}", Command = "x", MaxRetries = 0 }).ToList());
+        var leases = db.Leases("w");
+        var c = leases.Claim(3);
+        var stale = c[2] with { Job = new QueueJob { Id = c[2].Job.Id, Command = "x", Runs = c[2].Run + 1, WorkerId = "w" } };
+        var cycle = leases.FinishAndClaim(new[]
+        {
+            new FinishedRun(c[0], RunOutcome.Success()),
+            new FinishedRun(c[1], RunOutcome.Failure("bad", 3)),
+            new FinishedRun(stale, RunOutcome.Success()),
+            new FinishedRun(c[0], RunOutcome.Failure("again")), // listed twice: recorded once
+        }, 5);
+        Assert.Equal(new[] { true, true, false, false }, cycle.FinishAccepted);
+        Assert.Equal(new[] { "c3" }, cycle.Claimed.Select(x => x.Job.Id));
+        Assert.Null(cycle.NextDueIn);
+        Assert.Equal(QueueJobState.Completed, db.Jobs.Get("c0").State);
+        Assert.Empty(db.Jobs.Get("c0").Errors);
+        Assert.Equal(QueueJobState.Dead, db.Jobs.Get("c1").State);
+        Assert.Equal(3, db.Jobs.Get("c1").ExitCode);
+        Assert.Equal(QueueJobState.Processing, db.Jobs.Get("c2").State);
+        var worker = db.Workers.Find("w")!;
+        Assert.Equal((1, 1), (worker.JobsDone, worker.JobsFailed));
     }
 }

@@ -41,6 +41,6 @@ public static partial class QueueAddress
     private static partial Regex ConnectionString();
 
     // A value runs to the next separator of a query (&) or a connection string (;), or is quoted.
-    [GeneratedRegex(@"(?i)\b(password|passwd|pwd|pass|secret|token|key)\s*=\s*(""[^""]*""|'[^']*'|[^&;]*)")]
+    [GeneratedRegex(@"(?i)\b((?:ssl)?(?:password|passwd|pwd|pass|secret|token|key))\s*=\s*(""[^""]*""|'[^']*'|[^&;]*)")]
     private static partial Regex Secret();
 }

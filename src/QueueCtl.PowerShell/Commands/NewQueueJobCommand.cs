@@ -109,7 +109,9 @@ public sealed class NewQueueJobCommand : QueueCmdlet
                 $"-Id names one job, but {Command.Length} commands were given.", Id));
             return;
         }
-        if (ParameterSetName == CommandSet && InputObject is { BaseObject: not string } input && input.Properties["Command"] is null)
+        if (ParameterSetName == CommandSet && InputObject is { BaseObject: QueueJob { Kind: QueueJobKind.ScriptBlock } job })
+            Enqueue(() => CopiedScriptSpec(job), job.Id);
+        else if (ParameterSetName == CommandSet && InputObject is { BaseObject: not string } input && input.Properties["Command"] is null)
             EnqueueObject(input);
         else if (ParameterSetName == CommandSet)
             foreach (var command in Command) Enqueue(() => CommandSpec(command), command);
@@ -173,6 +175,16 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         Id = Id, Kind = QueueJobKind.ScriptBlock, Command = script.ToString(),
         Arguments = arguments is { Length: > 0 } ? PSSerializer.Serialize(arguments) : null,
+        MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
+    };
+
+    /// <summary>
+    /// A script-block job piped from another queue (Get-QueueJob -Database old.db | New-QueueJob -Database …): its
+    /// script and arguments move as they are stored; its other properties are bound by name like any job's.
+    /// </summary>
+    private JobSpec CopiedScriptSpec(QueueJob job) => new()
+    {
+        Id = Id, Kind = QueueJobKind.ScriptBlock, Command = job.Command, Arguments = job.Arguments,
         MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
     };
 

@@ -95,6 +95,14 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
         }
     }
 
+    private System.Net.NetworkCredential? _handedCredential;
+
+    /// <summary>A detached worker takes the credential its launcher handed over (see <see cref="WorkerLauncher.TakeCredential"/>).</summary>
+    protected override QueueOpenOptions OpenOptions =>
+        Credential is null && Detached && (_handedCredential ??= WorkerLauncher.TakeCredential()) is { } handed
+            ? new QueueOpenOptions { Credential = handed }
+            : base.OpenOptions;
+
     private void RunForeground()
     {
         if (Detached) WorkerLauncher.DetachFromTerminal();

@@ -12,8 +12,15 @@ internal static class Completion
 {
     public static string DatabaseFor(IDictionary fakeBoundParameters) =>
         fakeBoundParameters["Database"] is { } db && db.ToString() is { Length: > 0 } path
-            ? Path.GetFullPath(path)
+            ? QueueAddress.IsServer(path) ? path : Path.GetFullPath(path)
             : DatabaseLocator.DefaultPath();
+
+    /// <summary>The queue to complete from, or null when there is none to look at (a queue file that does not exist).</summary>
+    public static IQueueDriver? Open(IDictionary fakeBoundParameters)
+    {
+        var address = DatabaseFor(fakeBoundParameters);
+        return QueueAddress.IsServer(address) || File.Exists(address) ? QueueDrivers.Open(address) : null;
+    }
 
     public static IEnumerable<CompletionResult> Results(IEnumerable<(string Name, string Tip)> items, string wordToComplete)
     {
@@ -50,9 +57,8 @@ public sealed class JobIdCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
     {
-        var path = Completion.DatabaseFor(fakeBoundParameters);
-        if (!File.Exists(path)) return Array.Empty<CompletionResult>();
-        using var db = QueueDrivers.Open(path);
+        using var db = Completion.Open(fakeBoundParameters);
+        if (db is null) return Array.Empty<CompletionResult>();
         var prefix = (wordToComplete ?? "").Trim('\'', '"');
         var jobs = db.Jobs.List(new[] { new WildcardFilter(EscapeWildcards(prefix) + "*") }, first: 200).ToList();
         return Completion.Results(jobs.Select(j => (j.Id, $"{j.State}: {DisplayText.Safe(j.Command)}")), wordToComplete ?? "").ToList();
@@ -68,9 +74,8 @@ public sealed class WorkerIdCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
     {
-        var path = Completion.DatabaseFor(fakeBoundParameters);
-        if (!File.Exists(path)) return Array.Empty<CompletionResult>();
-        using var db = QueueDrivers.Open(path);
+        using var db = Completion.Open(fakeBoundParameters);
+        if (db is null) return Array.Empty<CompletionResult>();
         return Completion.Results(db.Workers.List().Select(w => (w.Id, $"{w.State} on {w.HostName}, pid {w.ProcessId}")), wordToComplete ?? "").ToList();
     });
 }

@@ -61,7 +61,7 @@ public abstract class QueueCmdlet : PSCmdlet, IDisposable
     protected bool IsServerQueue => QueueAddress.IsServer(DatabasePath);
 
     /// <summary>The options the queue is opened with (the credential, when given).</summary>
-    protected QueueOpenOptions OpenOptions => new() { Credential = Credential?.GetNetworkCredential() };
+    protected virtual QueueOpenOptions OpenOptions => new() { Credential = Credential?.GetNetworkCredential() };
 
     /// <summary>The open queue; opened on first use, so a cmdlet that fails validation touches nothing.</summary>
     protected IQueueDriver Db

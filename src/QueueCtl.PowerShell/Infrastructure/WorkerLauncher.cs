@@ -53,9 +53,8 @@ internal static class WorkerLauncher
         info.Environment[DatabaseLocator.EnvironmentVariable] = address;
         if (credential is not null)
         {
-            // libpq's own variables, which the PostgreSQL driver reads when the address names no user or password.
-            if (!string.IsNullOrEmpty(credential.UserName)) info.Environment["PGUSER"] = credential.UserName;
-            info.Environment["PGPASSWORD"] = credential.Password;
+            info.Environment[CredentialUserVariable] = credential.UserName;
+            info.Environment[CredentialPasswordVariable] = credential.Password;
         }
         // A worker is a long-lived background process: dynamic PGO would keep re-compiling its hot code for a minute
         // after start, and PowerShell's startup telemetry would try the network from every worker. Both cost idle CPU.
@@ -65,6 +64,25 @@ internal static class WorkerLauncher
         foreach (var (name, value) in WorkerEnvironment)
             if (!info.Environment.ContainsKey(name)) info.Environment[name] = value;
         return Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
+    }
+
+    /// <summary>How -Credential reaches a detached worker, which takes them out of its environment at once.</summary>
+    public const string CredentialUserVariable = "QUEUECTL_CREDENTIAL_USER";
+
+    public const string CredentialPasswordVariable = "QUEUECTL_CREDENTIAL_PASSWORD";
+
+    /// <summary>
+    /// The credential a launcher handed to this worker process, removed from the environment so that no job process
+    /// inherits it; null when there is none.
+    /// </summary>
+    public static NetworkCredential? TakeCredential()
+    {
+        var password = Environment.GetEnvironmentVariable(CredentialPasswordVariable);
+        if (password is null) return null;
+        var user = Environment.GetEnvironmentVariable(CredentialUserVariable) ?? "";
+        Environment.SetEnvironmentVariable(CredentialPasswordVariable, null);
+        Environment.SetEnvironmentVariable(CredentialUserVariable, null);
+        return new NetworkCredential(user, password);
     }
 
     private static readonly (string Name, string Value)[] WorkerEnvironment =

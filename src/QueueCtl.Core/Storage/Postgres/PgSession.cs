@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 
 namespace QueueCtl.Storage.Postgres;
 
@@ -25,10 +24,10 @@ internal sealed class PgSession
         _db = db;
         _connection = connection;
         _transaction = transaction;
-        // The server gives up first (lock_timeout, statement_timeout: SQLSTATE 55P03, 57014); the client's timeout only
-        // catches a server or link that stopped answering.
+        // The server gives up first (lock_timeout, statement_timeout: SQLSTATE 55P03, 57014); the client's timeout (whole
+        // seconds, one more) only catches a server or link that stopped answering.
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
-        _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, timeoutMs / 1000 + 5);
+        _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, (timeoutMs + 999) / 1000 + 1);
         Now = Query(StartSql, r => r.GetInt64(2), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             Pg.Big("now", stampedNow)).Single();
     }
@@ -77,19 +76,4 @@ internal sealed class PgSession
 
     /// <summary>Wakes the queue's listeners once this transaction commits (several calls send one notification).</summary>
     public void Notify() => Execute("SELECT pg_notify(@channel, @token)", Pg.Text("channel", _db.Channel), Pg.Text("token", _db.NotifyToken));
-}
-
-/// <summary>Typed parameters: a null is sent with its type, so the server never has to guess it.</summary>
-internal static class Pg
-{
-    public static NpgsqlParameter Text(string name, string? value) => new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
-    public static NpgsqlParameter Big(string name, long? value) => new(name, NpgsqlDbType.Bigint) { Value = value is { } v ? v : DBNull.Value };
-    public static NpgsqlParameter Int(string name, int? value) => new(name, NpgsqlDbType.Integer) { Value = value is { } v ? v : DBNull.Value };
-    public static NpgsqlParameter Bool(string name, bool value) => new(name, NpgsqlDbType.Boolean) { Value = value };
-    public static NpgsqlParameter Texts(string name, IReadOnlyCollection<string?> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
-    public static NpgsqlParameter Bigs(string name, IEnumerable<long?> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = values.ToArray() };
-    public static NpgsqlParameter Ints(string name, IEnumerable<int> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = values.ToArray() };
 }

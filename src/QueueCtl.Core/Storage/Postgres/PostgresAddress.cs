@@ -247,7 +247,16 @@ internal sealed partial class PostgresAddress
     }
 
     private static QueueException Refused(string address, string why) =>
-        new(QueueErrorCode.UnsupportedDatabaseAddress, $"'{QueueAddress.Mask(address)}' is not a PostgreSQL address QueueCtl can use: {why}.");
+        new(QueueErrorCode.UnsupportedDatabaseAddress, $"'{Masked(address)}' is not a PostgreSQL address QueueCtl can use: {why}.");
+
+    /// <summary>
+    /// The address as <see cref="QueueAddress.Mask"/> shows it, and with the value of every key that merely contains a
+    /// secret's name masked too (sslpassword=, Ssl Password=, which its word-boundary match lets through).
+    /// </summary>
+    private static string Masked(string address) => SecretKey().Replace(QueueAddress.Mask(address), m => m.Groups[1].Value + "=***");
+
+    [GeneratedRegex(@"(?i)([A-Za-z_ ]*(?:pass|pwd|secret|token|key)[A-Za-z_ ]*)\s*=\s*[^&;]*")]
+    private static partial Regex SecretKey();
 
     [GeneratedRegex(@"^\s*postgres(ql)?://", RegexOptions.IgnoreCase)]
     private static partial Regex UriForm();

@@ -34,7 +34,7 @@ internal sealed class PostgresCounts
             var first = session.Scalar<long?>("SELECT created_at FROM {s}.jobs WHERE state = 'Pending' ORDER BY seq LIMIT 1");
             return (perState.ToDictionary(x => x.State, x => x.N), perState.Sum(x => x.Rows), live, first, session.Now);
         });
-        if (rows > CompactAbove) Compact();
+        if (rows > CompactAbove) TryCompact();
         long Count(QueueJobState s) => counts.TryGetValue(s.ToString(), out var n) ? n : 0;
         return new QueueStatus
         {
@@ -50,10 +50,15 @@ internal sealed class PostgresCounts
     public bool HasUnfinishedJobs() => _db.Run(session =>
         session.Scalar<long>("SELECT coalesce(sum(n), 0)::bigint FROM {s}.job_count_deltas WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
 
-    /// <summary>Counts a write to jobs; every so often folds the deltas. A failed fold is left for the next one.</summary>
+    /// <summary>Counts a write to jobs; every so often folds the deltas.</summary>
     public void Wrote()
     {
-        if (Interlocked.Increment(ref _writes) % CompactEvery != 0) return;
+        if (Interlocked.Increment(ref _writes) % CompactEvery == 0) TryCompact();
+    }
+
+    /// <summary>Folds the deltas; a failed fold is left for the next one.</summary>
+    private void TryCompact()
+    {
         try
         {
             Compact();

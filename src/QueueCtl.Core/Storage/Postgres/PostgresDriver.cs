@@ -97,7 +97,7 @@ public sealed class PostgresDriver : IQueueDriver
     internal static PostgresDriver Open(string address, QueueOpenOptions options, TimeProvider? stampClock)
     {
         var parsed = PostgresAddress.Parse(address, options.Credential);
-        Tune(parsed.Builder);
+        Tune(parsed.Builder, parsed.Listen);
         var dataSource = NpgsqlDataSource.Create(parsed.Builder);
         var db = new PostgresDriver(parsed, dataSource, options.Clock ?? TimeProvider.System, stampClock);
         try
@@ -113,11 +113,16 @@ public sealed class PostgresDriver : IQueueDriver
         }
     }
 
-    /// <summary>A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.</summary>
-    private static void Tune(NpgsqlConnectionStringBuilder b)
+    /// <summary>
+    /// A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.
+    /// A statement the client gives up on (a dead link: the server's own timeouts end slow statements) costs its command
+    /// timeout plus up to twice the connect timeout, as Npgsql first tries to deliver a cancel request over a new
+    /// connection; hence a short connect timeout (connect_timeout= in the address raises it).
+    /// </summary>
+    private static void Tune(NpgsqlConnectionStringBuilder b, bool listen)
     {
         if (b.MaxPoolSize == 100) b.MaxPoolSize = 10;
-        if (b.Timeout == 15) b.Timeout = 10;
+        if (b.Timeout == 15) b.Timeout = 3;
         if (b.KeepAlive == 0) b.KeepAlive = 5;
         if (!b.TcpKeepAlive)
         {
@@ -125,7 +130,12 @@ public sealed class PostgresDriver : IQueueDriver
             if (b.TcpKeepAliveTime == 0) b.TcpKeepAliveTime = 5;
             if (b.TcpKeepAliveInterval == 0) b.TcpKeepAliveInterval = 2;
         }
-        if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 64;
+        // A timed-out statement breaks its connection at once rather than waiting for the server to confirm a cancel
+        // request: over a dead link no confirmation comes, and the pool is emptied anyway.
+        if (b.CancellationTimeout == 2000) b.CancellationTimeout = -1;
+        // Prepared statements live in a session, which a pooler in transaction mode (the reason for listen=false) does
+        // not keep; everything else the driver relies on is transaction-scoped (set_config(…, true), advisory xact locks).
+        if (b.MaxAutoPrepare == 0 && listen) b.MaxAutoPrepare = 64;
         if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "QueueCtl";
     }
 
@@ -148,26 +158,35 @@ public sealed class PostgresDriver : IQueueDriver
     internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used")
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        NpgsqlConnection? connection = null;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            connection = _dataSource.OpenConnection();
-            using var transaction = connection.BeginTransaction();
-            var session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow());
-            var result = work(session);
-            transaction.Commit();
-            return result;
-        }
-        catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
-        {
-            if (PostgresErrors.IsBrokenConnection(ex)) _dataSource.Clear();
-            throw PostgresErrors.Wrap(ex, Address, _address.Builder.Password, what);
-        }
-        finally
-        {
-            connection?.Dispose();
+            NpgsqlConnection? connection = null;
+            try
+            {
+                connection = _dataSource.OpenConnection();
+                using var transaction = connection.BeginTransaction();
+                var session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow());
+                var result = work(session);
+                transaction.Commit();
+                return result;
+            }
+            catch (PostgresException ex) when (attempt < MaxAttempts && PostgresErrors.IsRetryable(ex))
+            {
+                // A deadlock or serialization failure rolled the whole transaction back: run it again.
+            }
+            catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
+            {
+                if (PostgresErrors.IsBrokenConnection(ex)) _dataSource.Clear();
+                throw PostgresErrors.Wrap(ex, Address, _address.Builder.Password, what);
+            }
+            finally
+            {
+                connection?.Dispose();
+            }
         }
     }
+
+    private const int MaxAttempts = 3;
 
     internal void Run(Action<PgSession> work) => Run(s => { work(s); return 0; });
 

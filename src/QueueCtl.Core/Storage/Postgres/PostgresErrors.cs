@@ -46,6 +46,9 @@ internal static class PostgresErrors
         return null;
     }
 
+    /// <summary>A deadlock (40P01) or serialization failure (40001): the transaction was rolled back and may simply run again.</summary>
+    public static bool IsRetryable(PostgresException ex) => ex.SqlState is "40P01" or "40001";
+
     public static string? SqlState(Exception? ex) => Find<PostgresException>(ex)?.SqlState;
 
     /// <summary>

@@ -59,6 +59,8 @@ internal sealed class PostgresJobStore : IJobStore
             for (var tries = 0; pending.Count > 0; tries++)
             {
                 foreach (var i in pending) ids[i] = specs[i].Id ?? JobIds.New(_db.Clock);
+                // Rows go in in the batch's order, which is the order they are claimed in. Two batches sharing ids in
+                // opposite orders can deadlock on them: PostgreSQL ends one, and the driver runs it again.
                 var inserted = Insert(session, specs, pending, ids, defaults.MaxRetries, now);
                 var retry = new List<int>();
                 foreach (var i in pending)

@@ -17,20 +17,6 @@ internal sealed class PostgresLeaseStore : ILeaseStore
         "started_at = @now, updated_at = @now, lease_until = @lease, finished_at = NULL, exit_code = NULL, cancel_requested = false " +
         "FROM picked WHERE jobs.seq = picked.seq RETURNING " + PgJobRows.JobsColumns;
 
-    // The error history gains one element per failure, as SQLite's json_insert(errors, '$[#]', …) does.
-    private const string FinishSql =
-        "WITH f AS (UPDATE {s}.jobs SET state = @state, run_at = coalesce(@retry_at, run_at), finished_at = @finished_at, updated_at = @now, " +
-        "exit_code = @exit_code, last_error = CASE WHEN @error IS NULL THEN last_error ELSE @error END, " +
-        "errors = CASE WHEN @error IS NULL THEN errors ELSE coalesce(errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(" +
-        "'at', @now, 'attempt', attempts, 'run', runs, 'error', @error, 'exitCode', @exit_code)) END, " +
-        "lease_until = NULL, cancel_requested = false " +
-        "WHERE seq = @seq AND runs = @run AND worker_id = @worker AND state = 'Processing' RETURNING seq), " +
-        "o AS (INSERT INTO {s}.job_output (job_seq, run, format, stdout, stderr, stdout_dropped, stderr_dropped) " +
-        "SELECT seq, @run, @format, @stdout, @stderr, @stdout_dropped, @stderr_dropped FROM f WHERE @format IS NOT NULL " +
-        "ON CONFLICT (job_seq, run) DO UPDATE SET format = excluded.format, stdout = excluded.stdout, stderr = excluded.stderr, " +
-        "stdout_dropped = excluded.stdout_dropped, stderr_dropped = excluded.stderr_dropped) " +
-        "SELECT count(*) FROM f";
-
     private readonly PostgresDriver _db;
 
     public PostgresLeaseStore(PostgresDriver db, string workerId)
@@ -53,8 +39,8 @@ internal sealed class PostgresLeaseStore : ILeaseStore
         {
             var now = session.Now;
             var policy = RetryPolicy.From(_db.Config);
-            var accepted = finished.Select(f => ApplyOutcome(session, f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome, now, policy)).ToList();
-            CountFinished(session, finished, accepted);
+            var accepted = RunFinishes.Record(session,
+                finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(), policy, WorkerId);
             if (accepted.Any(a => a)) session.Notify();
             var claimed = count <= 0 ? new List<ClaimedJob>() : session.QueryBound(ClaimSql, PgJobRows.WithSeq(_db.Address),
                     Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count))
@@ -115,15 +101,13 @@ internal sealed class PostgresLeaseStore : ILeaseStore
             if (expired.Count == 0) return Array.Empty<string>();
             var leave = stopOwners?.Invoke(expired.Select(e => e.Job.WorkerId!).Distinct(StringComparer.OrdinalIgnoreCase).ToList())
                 ?? Array.Empty<string>();
-            var done = new List<string>();
-            foreach (var (seq, job, lease) in expired)
-            {
-                if (leave.Contains(job.WorkerId!, StringComparer.OrdinalIgnoreCase)) continue;
-                var outcome = job.CancelRequested
-                    ? RunOutcome.Cancel($"Cancelled; worker '{job.WorkerId}' was lost before it could stop the run.")
-                    : RunOutcome.Failure($"Worker '{job.WorkerId}' was lost: its lease expired at {UnixTime.FromMs(lease):u} without a heartbeat.");
-                if (ApplyOutcome(session, seq, job.Runs, job.WorkerId!, job, outcome, now, policy)) done.Add(job.Id);
-            }
+            var ends = expired.Where(e => !leave.Contains(e.Job.WorkerId!, StringComparer.OrdinalIgnoreCase)).Select(e => new RunEnd(
+                e.Seq, e.Job.Runs, e.Job.WorkerId!, e.Job, e.Job.CancelRequested
+                    ? RunOutcome.Cancel($"Cancelled; worker '{e.Job.WorkerId}' was lost before it could stop the run.")
+                    : RunOutcome.Failure($"Worker '{e.Job.WorkerId}' was lost: its lease expired at {UnixTime.FromMs(e.LeaseUntil):u} without a heartbeat.")))
+                .ToList();
+            var accepted = RunFinishes.Record(session, ends, policy, countFor: null);
+            var done = ends.Where((_, i) => accepted[i]).Select(e => e.Job.Id).ToList();
             if (done.Count > 0) session.Notify();
             return done;
         });
@@ -134,36 +118,4 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     public int ExpireLeasesOf(string deadWorkerId) => _db.Run(session => session.Execute(
         "UPDATE {s}.jobs SET lease_until = @expired WHERE state = 'Processing' AND worker_id = @worker",
         Pg.Big("expired", session.Now - 1), Pg.Text("worker", deadWorkerId)));
-
-    /// <summary>Adds the accepted runs to this worker's counters, in the same transaction that records them.</summary>
-    private void CountFinished(PgSession session, IReadOnlyList<FinishedRun> finished, IReadOnlyList<bool> accepted)
-    {
-        long done = 0, failed = 0;
-        for (var i = 0; i < finished.Count; i++)
-        {
-            if (!accepted[i]) continue;
-            if (finished[i].Outcome.Kind == RunResultKind.Succeeded) done++;
-            else failed++;
-        }
-        if (done + failed > 0)
-            session.Execute("UPDATE {s}.workers SET jobs_done = jobs_done + @done, jobs_failed = jobs_failed + @failed WHERE lower(id) = lower(@worker)",
-                Pg.Big("done", done), Pg.Big("failed", failed), Pg.Text("worker", WorkerId));
-    }
-
-    /// <summary>
-    /// Records one run's end, fenced on (seq, run, worker, Processing), with its output in the same statement. The
-    /// backoff is counted from the transaction's server time.
-    /// </summary>
-    private static bool ApplyOutcome(PgSession session, long seq, int run, string workerId, QueueJob job, RunOutcome outcome, long now, RetryPolicy policy)
-    {
-        var next = JobTransition.After(outcome.Kind, job.Attempts, job.MaxRetries, UnixTime.FromMs(now), policy);
-        var output = outcome.Output is { IsEmpty: false } o ? o : null;
-        return session.Scalar<long>(FinishSql,
-            Pg.Text("state", next.State.ToString()), Pg.Big("retry_at", next.RetryAt is { } r ? UnixTime.ToMs(r) : null),
-            Pg.Big("finished_at", next.IsFinal ? now : null), Pg.Big("now", now), Pg.Int("exit_code", outcome.ExitCode),
-            Pg.Text("error", outcome.Kind == RunResultKind.Succeeded ? null : outcome.Error ?? "The run failed."),
-            Pg.Big("seq", seq), Pg.Int("run", run), Pg.Text("worker", workerId),
-            Pg.Text("format", output?.Format.ToString()), Pg.Text("stdout", output?.StandardOutput), Pg.Text("stderr", output?.StandardError),
-            Pg.Big("stdout_dropped", output?.DroppedOutput), Pg.Big("stderr_dropped", output?.DroppedError)) == 1;
-    }
 }

@@ -53,6 +53,9 @@ internal static class PostgresSchema
         -- The claim reads only this partial index, so finished jobs never slow it down.
         CREATE INDEX jobs_ready ON {s}.jobs (run_at, seq) WHERE state IN ('Pending', 'Failed');
         CREATE INDEX jobs_state ON {s}.jobs (state, seq);
+        -- The oldest pending job for Status: with only (state, seq), the planner walks the primary key from the start
+        -- and filters, which at a million jobs with the oldest finished costs a scan of all of them.
+        CREATE INDEX jobs_pending ON {s}.jobs (seq) WHERE state = 'Pending';
         CREATE INDEX jobs_leases ON {s}.jobs (lease_until) WHERE state = 'Processing';
 
         -- Per-state counts without a hot row: every statement that changes jobs appends its net change per state
@@ -137,8 +140,10 @@ internal static class PostgresSchema
         session.Execute("SELECT pg_advisory_xact_lock(@key)", Pg.Big("key", LockKey(db.Parsed.Schema)));
         var version = Version(session, db);
         if (version == CurrentVersion) return;
+        // Only when missing: CREATE SCHEMA checks the CREATE privilege on the database even when the schema exists, and
+        // a DBA may hand out a schema made for the queue to a user without it.
         if (version < 0)
-            session.Execute("CREATE SCHEMA {s}");
+            session.Execute("CREATE SCHEMA IF NOT EXISTS {s}");
         for (var v = Math.Max(version, 0); v < CurrentVersion; v++)
         {
             session.Execute(Migrations[v]);

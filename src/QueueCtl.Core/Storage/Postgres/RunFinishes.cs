@@ -1,0 +1,68 @@
+using QueueCtl.Jobs;
+
+namespace QueueCtl.Storage.Postgres;
+
+/// <summary>One run's end to record: the fencing token it was claimed with, the job as claimed, and how it ended.</summary>
+internal sealed record RunEnd(long Seq, int Run, string WorkerId, QueueJob Job, RunOutcome Outcome);
+
+/// <summary>
+/// Records the ends of many runs in one statement: each is fenced on (seq, run, worker, Processing), moves its job as
+/// <see cref="JobTransition"/> says (the backoff counted from the transaction's server time), appends a failure to the
+/// error history as SQLite's json_insert(errors, '$[#]', …) does, and stores its output. Optionally adds the accepted
+/// runs to a worker's counters in the same statement.
+/// </summary>
+internal static class RunFinishes
+{
+    private const string Sql =
+        "WITH f AS (SELECT * FROM unnest(@seqs, @runs, @workers, @states, @retry_ats, @finished_ats, @exit_codes, @errors, " +
+        "@formats, @stdouts, @stderrs, @stdout_dropped, @stderr_dropped) AS f (seq, run, worker, state, retry_at, finished_at, " +
+        "exit_code, error, format, stdout, stderr, stdout_dropped, stderr_dropped)), " +
+        "u AS (UPDATE {s}.jobs SET state = f.state, run_at = coalesce(f.retry_at, jobs.run_at), finished_at = f.finished_at, " +
+        "updated_at = @now, exit_code = f.exit_code, last_error = coalesce(f.error, jobs.last_error), " +
+        "errors = CASE WHEN f.error IS NULL THEN jobs.errors ELSE coalesce(jobs.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(" +
+        "'at', @now, 'attempt', jobs.attempts, 'run', jobs.runs, 'error', f.error, 'exitCode', f.exit_code)) END, " +
+        "lease_until = NULL, cancel_requested = false " +
+        "FROM f WHERE jobs.seq = f.seq AND jobs.runs = f.run AND jobs.worker_id = f.worker AND jobs.state = 'Processing' " +
+        "RETURNING jobs.seq, f.state), " +
+        "o AS (INSERT INTO {s}.job_output (job_seq, run, format, stdout, stderr, stdout_dropped, stderr_dropped) " +
+        "SELECT f.seq, f.run, f.format, f.stdout, f.stderr, f.stdout_dropped, f.stderr_dropped FROM f JOIN u ON u.seq = f.seq " +
+        "WHERE f.format IS NOT NULL ON CONFLICT (job_seq, run) DO UPDATE SET format = excluded.format, stdout = excluded.stdout, " +
+        "stderr = excluded.stderr, stdout_dropped = excluded.stdout_dropped, stderr_dropped = excluded.stderr_dropped), " +
+        "c AS (SELECT count(*) FILTER (WHERE state = 'Completed') AS done, count(*) FILTER (WHERE state <> 'Completed') AS failed FROM u), " +
+        "w AS (UPDATE {s}.workers SET jobs_done = jobs_done + c.done, jobs_failed = jobs_failed + c.failed FROM c " +
+        "WHERE lower(workers.id) = lower(@count_for) AND c.done + c.failed > 0) " +
+        "SELECT seq FROM u";
+
+    /// <summary>
+    /// Records <paramref name="ends"/>; returns, for each, whether it was accepted (false: the run is no longer that
+    /// worker's). A run listed twice is recorded once. <paramref name="countFor"/> names the worker whose done and
+    /// failed counters the accepted runs add to (a success counts as done), or null.
+    /// </summary>
+    public static bool[] Record(PgSession session, IReadOnlyList<RunEnd> ends, RetryPolicy policy, string? countFor)
+    {
+        var accepted = new bool[ends.Count];
+        if (ends.Count == 0) return accepted;
+        var now = session.Now;
+        var first = ends.Select((e, i) => (e, i)).GroupBy(x => x.e.Seq).Select(g => g.First()).ToList();
+        var next = first.Select(x => JobTransition.After(x.e.Outcome.Kind, x.e.Job.Attempts, x.e.Job.MaxRetries, UnixTime.FromMs(now), policy)).ToList();
+        var outputs = first.Select(x => x.e.Outcome.Output is { IsEmpty: false } o ? o : null).ToList();
+        var done = session.Query(Sql, r => r.GetInt64(0),
+                Pg.Bigs("seqs", first.Select(x => (long?)x.e.Seq)),
+                Pg.Ints("runs", first.Select(x => x.e.Run)),
+                Pg.Texts("workers", first.Select(x => (string?)x.e.WorkerId).ToArray()),
+                Pg.Texts("states", next.Select(n => (string?)n.State.ToString()).ToArray()),
+                Pg.Bigs("retry_ats", next.Select(n => n.RetryAt is { } r ? UnixTime.ToMs(r) : (long?)null)),
+                Pg.Bigs("finished_ats", next.Select(n => n.IsFinal ? now : (long?)null)),
+                Pg.Ints("exit_codes", first.Select(x => x.e.Outcome.ExitCode)),
+                Pg.Texts("errors", first.Select(x => x.e.Outcome.Kind == RunResultKind.Succeeded ? null : x.e.Outcome.Error ?? "The run failed.").ToArray()),
+                Pg.Texts("formats", outputs.Select(o => o?.Format.ToString()).ToArray()),
+                Pg.Texts("stdouts", outputs.Select(o => o?.StandardOutput).ToArray()),
+                Pg.Texts("stderrs", outputs.Select(o => o?.StandardError).ToArray()),
+                Pg.Bigs("stdout_dropped", outputs.Select(o => o?.DroppedOutput)),
+                Pg.Bigs("stderr_dropped", outputs.Select(o => o?.DroppedError)),
+                Pg.Big("now", now), Pg.Text("count_for", countFor))
+            .ToHashSet();
+        foreach (var (e, i) in first) accepted[i] = done.Contains(e.Seq);
+        return accepted;
+    }
+}
