@@ -92,11 +92,6 @@ Describe 'Objects, views and pipelines' {
     }
 }
 
-# PRODUCT BUG (PostgreSQL): JobIdCompleter and WorkerIdCompleter (src/QueueCtl.PowerShell/Infrastructure/Completers.cs)
-# take the queue through Path.GetFullPath and offer nothing unless File.Exists: a postgres:// queue, from -Database or
-# QUEUECTL_DATABASE, never completes a job or worker id. Those three tests are skipped on PostgreSQL until it is fixed.
-BeforeDiscovery { $script:CompletionBug = $env:QUEUECTL_TEST_DRIVER -eq 'PostgreSQL' }
-
 Describe 'Tab completion' {
     BeforeAll {
         $db = New-TestQueue
@@ -105,12 +100,12 @@ Describe 'Tab completion' {
     }
     AfterAll { Remove-TestQueue $db }
 
-    It 'completes job ids from the queue' -Skip:$CompletionBug {
+    It 'completes job ids from the queue' {
         Complete 'Get-QueueJob -Id build-' | Should -Be @('build-one', 'build-two')
         Complete 'Receive-QueueJob tes' | Should -Be 'test-one'
     }
 
-    It 'completes job ids from the queue named by -Database' -Skip:$CompletionBug {
+    It 'completes job ids from the queue named by -Database' {
         $other = New-TestQueueAddress $db other
         New-QueueJob 'true' -Id elsewhere -Database $other | Out-Null
         Complete "Stop-QueueJob -Database '$other' -Id else" | Should -Be 'elsewhere'
@@ -125,7 +120,7 @@ Describe 'Tab completion' {
         Complete 'Set-QueueConfig -Name job' | Should -Be 'job-timeout'
     }
 
-    It 'completes worker ids' -Skip:$CompletionBug {
+    It 'completes worker ids' {
         $worker = Start-QueueWorker
         try {
             Complete "Stop-QueueWorker -Id $($worker.Id.Substring(0, 5))" | Should -Contain $worker.Id
