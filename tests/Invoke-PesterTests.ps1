@@ -5,8 +5,8 @@
 .DESCRIPTION
     The PostgreSQL pass uses the server named by QUEUECTL_TEST_POSTGRES (and PGPASSWORD), which build.ps1 Test starts;
     without one it is skipped with a warning (a failure under CI=true). It leaves out the tests tagged SqliteOnly
-    (about SQLite files) and NoQueue (they use no queue, so the SQLite pass has said all they can say); the SQLite
-    pass leaves out those tagged PostgresOnly.
+    (about SQLite files) and NoQueue (they use no queue of the pass's driver: none at all, or queues of their own, so
+    the SQLite pass has said all they can say); the SQLite pass leaves out those tagged PostgresOnly.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,

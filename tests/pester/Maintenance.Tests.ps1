@@ -131,19 +131,3 @@ Describe 'Backup-Queue' -Tag SqliteOnly {
         $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Get-TestFolder $db) 'queue.db')
     }
 }
-
-# PostgresOnly: what the SQLite-file tools do with a PostgreSQL queue (the SQLite pass leaves it out).
-Describe 'Test-Queue and Backup-Queue on a PostgreSQL queue' -Tag PostgresOnly {
-    BeforeEach { $db = New-TestQueue; $null = New-QueueJob 'echo kept' -Id kept }
-    AfterEach { Remove-TestQueue $db }
-
-    It 'refuses it with UnsupportedDatabaseAddress, naming PostgreSQL''s own tools, and writes no file' {
-        $err = { Test-Queue -Repair -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "UnsupportedDatabaseAddress,$Cmd.TestQueueCommand" -PassThru
-        $err.Exception.Message | Should -Match 'amcheck'
-        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
-        $err = { Backup-Queue $backup -ErrorAction Stop } | Should -Throw -ErrorId "UnsupportedDatabaseAddress,$Cmd.BackupQueueCommand" -PassThru
-        $err.Exception.Message | Should -Match 'pg_dump'
-        Test-Path $backup | Should -BeFalse
-        (Get-QueueJob kept).State | Should -Be 'Pending'
-    }
-}
