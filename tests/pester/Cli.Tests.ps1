@@ -56,7 +56,8 @@ queuectl enqueue '{"id":"taken","command":"true"}'
         $LASTEXITCODE | Should -Be 1
     }
 
-    It 'prints help for every command' {
+    # NoQueue: help reads no queue.
+    It 'prints help for every command' -Tag NoQueue {
         foreach ($command in '', 'enqueue', 'worker', 'status', 'list', 'dlq', 'config') {
             $out = Invoke-Bash "queuectl $command --help"
             $LASTEXITCODE | Should -Be 0 -Because "queuectl $command --help"
@@ -79,7 +80,7 @@ queuectl enqueue '{"id":"taken","command":"true"}'
     It 'runs workers in the foreground and stops them on SIGTERM, leaving no worker behind' {
         New-QueueJob 'sleep 1; echo ran' -Id inflight | Out-Null
         $out = Invoke-Bash @"
-queuectl worker start --count 2 > '$(Split-Path $db)/worker.out' 2>&1 &
+queuectl worker start --count 2 > '$(Get-TestFolder $db)/worker.out' 2>&1 &
 pid=`$!
 for i in `$(seq 1 300); do
     queuectl status | grep -q 'Active workers: 2' && break

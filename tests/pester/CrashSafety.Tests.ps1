@@ -5,7 +5,7 @@ BeforeAll { . $PSScriptRoot/TestHelpers.ps1 }
 Describe 'Crash safety' -Tag Crash {
     BeforeEach {
         $db = New-TestQueue
-        $folder = Split-Path $db
+        $folder = Get-TestFolder $db
         # Short leases and no backoff keep recovery quick; the mechanism is the same at any length.
         Set-QueueConfig -LeaseDuration 3 -BackoffMax 0
     }
@@ -110,7 +110,8 @@ Describe 'Crash safety' -Tag Crash {
         Get-Process -Id $victim.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
     }
 
-    It 'keeps workers running through a write lock held longer than the lease, and records every finished run once' -Skip:$IsWindows {
+    # SqliteOnly: the lock is SQLite's file write lock (BEGIN IMMEDIATE on a raw SqliteConnection).
+    It 'keeps workers running through a write lock held longer than the lease, and records every finished run once' -Tag SqliteOnly -Skip:$IsWindows {
         $ran = Join-Path $folder 'ran.txt'
         $go = Join-Path $folder 'go'
         $ids = 1..4 | ForEach-Object { "locked-$_" }
@@ -145,7 +146,44 @@ Start-Sleep -Seconds 8
         }
     }
 
-    It 'reports a damaged queue file loudly, keeps the worker up and keeps the results of the runs it finished' -Skip:$IsWindows {
+    # PostgresOnly: the PostgreSQL counterpart of the write lock above. For 8 s the test database takes no connection
+    # and every QueueCtl session on it is ended (the test server is the tests' own: other sessions on it end too).
+    It 'keeps workers running through a server outage longer than the lease, and records every finished run once' -Tag PostgresOnly -Skip:$IsWindows {
+        $ran = Join-Path $folder 'ran.txt'
+        $go = Join-Path $folder 'go'
+        $ids = 1..4 | ForEach-Object { "outage-$_" }
+        $ids | ForEach-Object { New-QueueJob "while [ ! -f '$go' ]; do sleep 0.05; done; echo `$QUEUECTL_JOB_ID >> '$ran'" -Id $_ } | Out-Null
+        $workers = Start-QueueWorker -Count 2 -Concurrency 2
+        Wait-Until { (Get-QueueStatus).Processing -eq 4 } -Because 'all four jobs to start'
+
+        $testDatabase = ([Uri] (Get-TestPostgresAddress)).AbsolutePath.TrimStart('/')
+        $outage = [Diagnostics.Stopwatch]::StartNew()
+        $null = Invoke-TestPostgresSql "ALTER DATABASE `"$testDatabase`" ALLOW_CONNECTIONS false" -Database postgres
+        try {
+            $null = Invoke-TestPostgresSql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @db AND application_name = 'QueueCtl'" @{ db = $testDatabase } -Database postgres
+            $null = New-Item -ItemType File $go
+            Wait-Until { (Test-Path $ran) -and @(Get-Content $ran).Count -eq 4 } -Because 'the four runs to finish while the server is away'
+            # An outage longer than the lease (3 s), whatever the runs took.
+            Start-Sleep -Milliseconds ([math]::Max(0, 8000 - $outage.ElapsedMilliseconds))
+        }
+        finally {
+            $null = Invoke-TestPostgresSql "ALTER DATABASE `"$testDatabase`" ALLOW_CONNECTIONS true" -Database postgres
+        }
+
+        $done = Wait-QueueJob -Id $ids -Timeout 60
+        $done | ForEach-Object { $_.State | Should -Be 'Completed'; $_.Runs | Should -Be 1 }
+        @(Get-Content $ran).Count | Should -Be 4
+        foreach ($w in $workers) {
+            Get-Process -Id $w.ProcessId -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because "worker $($w.Id) must not exit"
+            (Get-QueueWorker $w.Id).State | Should -Be 'Running'
+            $text = Get-Content -Raw (Get-QueueWorker $w.Id).LogPath
+            ([regex]::Matches($text, 'storage unavailable since')).Count | Should -Be 1 -Because $text
+            $text | Should -Match 'storage available again'
+        }
+    }
+
+    # SqliteOnly: the damage is a page of an SQLite file overwritten.
+    It 'reports a damaged queue file loudly, keeps the worker up and keeps the results of the runs it finished' -Tag SqliteOnly -Skip:$IsWindows {
         $ran = Join-Path $folder 'ran.txt'
         1..120 | ForEach-Object { '{0:000}' -f $_ } |
             ForEach-Object { [pscustomobject]@{ Id = "j$_"; Command = "echo `$QUEUECTL_JOB_ID >> '$ran' # row-of-j$_ " + ('x' * 300) } } |
@@ -187,7 +225,8 @@ Start-Sleep -Seconds 8
         }
     }
 
-    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
+    # SqliteOnly: the full disk is a tmpfs holding the queue file.
+    It 'keeps a worker running on a full disk, and records the run it holds once there is room' -Tag SqliteOnly -Skip:(-not $IsLinux -or [Environment]::UserName -ne 'root') {
         # A real full disk: a small tmpfs holding the queue, filled up while the job runs.
         $disk = Join-Path $folder 'disk'
         $null = New-Item -ItemType Directory $disk

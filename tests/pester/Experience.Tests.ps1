@@ -1,6 +1,7 @@
 BeforeAll { . $PSScriptRoot/TestHelpers.ps1 }
 
-Describe 'Conventions across the cmdlets' {
+# NoQueue: uses no test queue (nothing differs per driver), so only the SQLite pass runs it.
+Describe 'Conventions across the cmdlets' -Tag NoQueue {
     BeforeAll { $cmdlets = Get-Command -Module QueueCtl -CommandType Cmdlet }
 
     It 'uses approved verbs and singular nouns' {
@@ -105,7 +106,7 @@ Describe 'Tab completion' {
     }
 
     It 'completes job ids from the queue named by -Database' {
-        $other = Join-Path (Split-Path $db) 'other.db'
+        $other = New-TestQueueAddress $db other
         New-QueueJob 'true' -Id elsewhere -Database $other | Out-Null
         Complete "Stop-QueueJob -Database '$other' -Id else" | Should -Be 'elsewhere'
     }
@@ -128,7 +129,8 @@ Describe 'Tab completion' {
     }
 }
 
-Describe 'Help' {
+# NoQueue: uses no test queue (nothing differs per driver), so only the SQLite pass runs it.
+Describe 'Help' -Tag NoQueue {
     BeforeAll { $cmdlets = Get-Command -Module QueueCtl -CommandType Cmdlet }
 
     It 'documents <_> with a synopsis, a description, two examples and related links' -ForEach @(

@@ -1,29 +1,17 @@
 # Issue 8, items 11-17: what QueueCtl accepts as input, and what it shows.
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
-    # The module's own Microsoft.Data.Sqlite (loaded on first use otherwise), for a plain connection below.
-    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Microsoft.Data.Sqlite.dll')
-    function Invoke-Sql([string] $Path, [string] $Sql) {
-        # Another tool writing the file: a plain SQLite connection, no QueueCtl code.
-        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Pooling=False")
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = $Sql
-            $null = $command.ExecuteNonQuery()
-        }
-        finally { $connection.Dispose() }
-    }
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
-Describe 'A database QueueCtl did not create (item 11)' {
+# About SQLite files: a foreign SQLite file's header bytes.
+Describe 'A database QueueCtl did not create (item 11)' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach { Remove-TestQueue $db }
 
     It 'is refused with its header bytes 18-19 unchanged: nothing is switched to WAL first' {
-        $other = Join-Path (Split-Path $db) 'other.db'
-        Invoke-Sql $other 'CREATE TABLE precious (x); INSERT INTO precious VALUES (1)'
+        $other = Join-Path (Get-TestFolder $db) 'other.db'
+        Invoke-QueueSql $other 'CREATE TABLE precious (x); INSERT INTO precious VALUES (1)'
         $before = [IO.File]::ReadAllBytes($other)
         '{0:x2}{1:x2}' -f $before[18], $before[19] | Should -Be '0101'
 
@@ -74,7 +62,7 @@ Describe 'Worker ids (item 13)' {
         $null = New-QueueJob 'echo hi'
         { Start-QueueWorker -Foreground -UntilEmpty -WorkerId $workerId -ErrorAction Stop } |
             Should -Throw -ErrorId "InvalidWorkerId,$Cmd.StartQueueWorkerCommand"
-        $workers = Join-Path (Split-Path $db) 'queue.workers'
+        $workers = Get-TestWorkerFolder $db
         foreach ($file in "$unique.jobs", "$unique.log") {
             Test-Path ([IO.Path]::GetFullPath((Join-Path $workers ($workerId -replace 'escaped-.*', "escaped-$file")))) | Should -BeFalse
             Get-ChildItem ([IO.Path]::GetTempPath()) -Filter "escaped-$file" -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -89,7 +77,7 @@ Describe 'Stored settings another tool wrote (item 14)' {
     AfterEach { Remove-TestQueue $db }
 
     It 'reports a bad max-retries row as InvalidConfigValue naming the setting, and Set-QueueConfig repairs it' {
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('max-retries', 'abc')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('max-retries', 'abc')"
 
         # Reading goes on: other cmdlets work (with a warning), Get-QueueConfig shows the bad value.
         (Get-QueueStatus -WarningAction SilentlyContinue).Total | Should -Be 0
@@ -113,7 +101,7 @@ Describe 'Stored settings another tool wrote (item 14)' {
     }
 
     It 'does not apply a stored synchronous=OFF' {
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('synchronous', 'OFF')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('synchronous', 'OFF')"
         $entry = Get-QueueConfig synchronous
         $entry.Problem | Should -Match 'FULL, NORMAL'
         Set-QueueConfig -Synchronous NORMAL
@@ -172,14 +160,15 @@ Describe 'Errors with ErrorIds instead of .NET exceptions (item 15)' {
     }
 }
 
-Describe 'A database failure in the middle of a cmdlet (item 15)' {
+# About SQLite files: the failure is made by overwriting pages of the queue file.
+Describe 'A database failure in the middle of a cmdlet (item 15)' -Tag SqliteOnly {
     BeforeEach {
         $db = New-TestQueue
         # One job whose command, and one whose output, fill most of the file; then those pages are garbage, so reading
         # either row fails with SQLITE_CORRUPT while opening the queue still works.
         $null = New-QueueJob 'echo big' -Id big
         $null = New-QueueJob "echo $('c' * 2MB)" -Id huge
-        Invoke-Sql $db "INSERT INTO job_output (job_seq, run, format, stdout, stderr) SELECT seq, 1, 'Text', printf('%.*c', 2000000, 'o'), '' FROM jobs WHERE id = 'big'; UPDATE jobs SET runs = 1 WHERE id = 'big'"
+        Invoke-QueueSql $db "INSERT INTO job_output (job_seq, run, format, stdout, stderr) SELECT seq, 1, 'Text', printf('%.*c', 2000000, 'o'), '' FROM jobs WHERE id = 'big'; UPDATE jobs SET runs = 1 WHERE id = 'big'"
         # Pages 10%-90% of the file: only the two rows' overflow pages live there (the tables' roots come first).
         $bytes = [IO.File]::ReadAllBytes($db)
         $pages = [int]($bytes.Length / 4096)
@@ -205,16 +194,17 @@ Describe 'A database failure in the middle of a cmdlet (item 15)' {
 Describe 'A -Database that is an address (item 15)' {
     BeforeEach {
         $db = New-TestQueue
-        $cwd = Join-Path (Split-Path $db) 'cwd'
+        $cwd = Join-Path (Get-TestFolder $db) 'cwd'
         $null = New-Item -ItemType Directory $cwd
         Push-Location $cwd
     }
     AfterEach { Pop-Location; Remove-TestQueue $db }
 
+    # Addresses of engines QueueCtl does not have (postgres:// is one it has).
     It 'refuses <Address> in <Command>, without the password in the error and without creating anything' -TestCases @(
-        @{ Command = 'Get-QueueStatus'; Address = 'postgres://user:s3cret@host/db' }
-        @{ Command = 'New-QueueJob'; Address = 'postgresql://user:s3cret@host:5432/db?sslmode=require' }
-        @{ Command = 'Get-QueueJob'; Address = 'postgres://host/db?password=s3cret' }
+        @{ Command = 'Get-QueueStatus'; Address = 'mysql://user:s3cret@host/db' }
+        @{ Command = 'New-QueueJob'; Address = 'mssql://user:s3cret@host:1433/db?encrypt=true' }
+        @{ Command = 'Get-QueueJob'; Address = 'redis://host/db?password=s3cret' }
     ) {
         $parameters = @{ Database = $Address; ErrorAction = 'Stop' }
         if ($Command -eq 'New-QueueJob') { $parameters.Command = 'echo hi' }
@@ -228,7 +218,7 @@ Describe 'A -Database that is an address (item 15)' {
     }
 
     It 'refuses an address in $env:QUEUECTL_DATABASE too' {
-        $env:QUEUECTL_DATABASE = 'postgres://user:s3cret@host/db'
+        $env:QUEUECTL_DATABASE = 'mysql://user:s3cret@host/db'
         $err = { Get-QueueStatus -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'UnsupportedDatabaseAddress,*'
         $err.Exception.Message | Should -Not -Match 's3cret'
@@ -240,7 +230,7 @@ Describe 'File permissions (item 16)' -Skip:$IsWindows {
     BeforeEach { $db = New-TestQueue; $null = Get-QueueStatus }
     AfterEach { Remove-TestQueue $db }
 
-    It 'makes a group/world-readable queue file private (0600) when it is opened' {
+    It 'makes a group/world-readable queue file private (0600) when it is opened' -Tag SqliteOnly {
         [IO.File]::SetUnixFileMode($db, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
         $null = Get-QueueStatus
         [IO.File]::GetUnixFileMode($db) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
@@ -249,7 +239,7 @@ Describe 'File permissions (item 16)' -Skip:$IsWindows {
     }
 
     It 'makes a world-writable .workers folder private (0700) before a worker uses it' {
-        $workers = Join-Path (Split-Path $db) 'queue.workers'
+        $workers = Get-TestWorkerFolder $db
         $null = New-Item -ItemType Directory $workers
         [IO.File]::SetUnixFileMode($workers, [IO.UnixFileMode]511) # 0777
         Start-QueueWorker -Foreground -UntilEmpty

@@ -65,7 +65,7 @@ Describe 'Script-block isolation' {
     }
 
     It 'notices a host that exits while a process it started still runs' {
-        $pidFile = Join-Path (Split-Path $db) 'started.pid'
+        $pidFile = Join-Path (Get-TestFolder $db) 'started.pid'
         $job = New-QueueJob -Id exits-after-start -MaxRetries 0 -ArgumentList $pidFile -ScriptBlock {
             param($pidFile)
             Set-Content $pidFile (Start-Process /bin/sleep -ArgumentList 300 -PassThru).Id
@@ -81,7 +81,7 @@ Describe 'Script-block isolation' {
     }
 
     It 'stops what a script block left running when its run ends' -Skip:(-not $IsLinux) {
-        $pidFile = Join-Path (Split-Path $db) 'left.pids'
+        $pidFile = Join-Path (Get-TestFolder $db) 'left.pids'
         $job = New-QueueJob -Id leaves-processes -MaxRetries 0 -ArgumentList $pidFile -ScriptBlock {
             param($pidFile)
             $started = (Start-Process /bin/sleep -ArgumentList 301 -PassThru).Id
@@ -99,7 +99,7 @@ Describe 'Script-block isolation' {
     }
 
     It 'kills a host stuck in a .NET call at the timeout, before the retry runs' {
-        $pidFile = Join-Path (Split-Path $db) 'stuck.pid'
+        $pidFile = Join-Path (Get-TestFolder $db) 'stuck.pid'
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $job = New-QueueJob -Id stuck -Timeout 2 -MaxRetries 1 -ArgumentList $pidFile -ScriptBlock {
             param($pidFile)
@@ -117,14 +117,14 @@ Describe 'Script-block isolation' {
 
 Describe 'Script hosts per slot' {
     BeforeAll {
-        $slotsDb = Join-Path (Split-Path $db) 'slots.db'
+        $slotsDb = New-TestQueueAddress $db slots
         $slotsWorker = Start-QueueWorker -Database $slotsDb -Concurrency 3
     }
     AfterAll { Stop-QueueWorker -Database $slotsDb -All -Force -ErrorAction SilentlyContinue }
 
     It 'runs long script blocks side by side, each in a host of its own' {
         # Each job waits until all three have started: run one after another, they would never finish.
-        $rendezvous = Join-Path (Split-Path $db) 'rendezvous'
+        $rendezvous = Join-Path (Get-TestFolder $db) 'rendezvous'
         $null = New-Item -ItemType Directory $rendezvous
         $jobs = 1..3 | ForEach-Object {
             New-QueueJob -Database $slotsDb -Id "side-$_" -Timeout 90 -MaxRetries 0 -ArgumentList $rendezvous -ScriptBlock {

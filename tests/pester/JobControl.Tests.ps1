@@ -45,7 +45,7 @@ Describe 'Cancelling, timing out, waiting for and reading jobs' {
 
     Context 'Timeouts' {
         It 'kills a job that runs past its -Timeout, with its child processes, and retries it' {
-            $pidFile = Join-Path (Split-Path $db) 'child.pid'
+            $pidFile = Join-Path (Get-TestFolder $db) 'child.pid'
             New-QueueJob "sleep 60 & echo `$! > '$pidFile'; wait" -Id slow -Timeout 1 -MaxRetries 1 | Out-Null
             $job = Wait-QueueJob slow -Timeout 30
             $job.State | Should -Be 'Dead'

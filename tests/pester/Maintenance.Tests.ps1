@@ -1,21 +1,11 @@
 # Issue 8, item 18: Test-Queue and Backup-Queue against real queue files and a real worker.
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
-    Add-Type -Path (Join-Path $env:QUEUECTL_TEST_MODULE 'Microsoft.Data.Sqlite.dll')
-    function Invoke-Sql([string] $Path, [string] $Sql) {
-        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Pooling=False")
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = $Sql
-            $null = $command.ExecuteNonQuery()
-        }
-        finally { $connection.Dispose() }
-    }
     $script:Cmd = 'QueueCtl.PowerShell.Commands'
 }
 
-Describe 'Test-Queue' {
+# SqliteOnly: Test-Queue and Backup-Queue check and copy SQLite files (they refuse a PostgreSQL queue).
+Describe 'Test-Queue' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach { Remove-TestQueue $db }
 
@@ -32,7 +22,7 @@ Describe 'Test-Queue' {
 
     It 'says Corrupt, with details, for a copy with a middle page overwritten' {
         $null = 1..2000 | ForEach-Object { "echo $('x' * 200) $_" } | New-QueueJob
-        $copy = Join-Path (Split-Path $db) 'copy.db'
+        $copy = Join-Path (Get-TestFolder $db) 'copy.db'
         $null = Backup-Queue $copy
         $bytes = [IO.File]::ReadAllBytes($copy)
         $page = 4096
@@ -52,7 +42,7 @@ Describe 'Test-Queue' {
 
     It 'finds drifted counters and orphaned output; -Repair mends them, -WhatIf does not' {
         $null = 1..3 | ForEach-Object { "echo $_" } | New-QueueJob
-        Invoke-Sql $db "UPDATE job_counts SET n = 42 WHERE state = 'Pending'; INSERT INTO job_output (job_seq, run, format, stdout, stderr) VALUES (999, 1, 'Text', 'x', '')"
+        Invoke-QueueSql $db "UPDATE job_counts SET n = 42 WHERE state = 'Pending'; INSERT INTO job_output (job_seq, run, format, stdout, stderr) VALUES (999, 1, 'Text', 'x', '')"
         $report = Test-Queue
         $report.Verdict | Should -Be 'Inconsistent'
         $report.CounterMismatches.State | Should -Be 'Pending'
@@ -68,20 +58,20 @@ Describe 'Test-Queue' {
 
     It 'reports a stored setting that is not valid' {
         $null = Get-QueueStatus
-        Invoke-Sql $db "INSERT INTO config (name, value) VALUES ('poll-interval', 'soon')"
+        Invoke-QueueSql $db "INSERT INTO config (name, value) VALUES ('poll-interval', 'soon')"
         $report = Test-Queue
         $report.Verdict | Should -Be 'Inconsistent'
         $report.Problems | Should -Match 'poll-interval'
     }
 
     It 'refuses a missing queue with DatabaseUnavailable and creates nothing' {
-        $missing = Join-Path (Split-Path $db) 'missing.db'
+        $missing = Join-Path (Get-TestFolder $db) 'missing.db'
         { Test-Queue -Database $missing -ErrorAction Stop } | Should -Throw -ErrorId "DatabaseUnavailable,$Cmd.TestQueueCommand"
         Test-Path $missing | Should -BeFalse
     }
 }
 
-Describe 'Backup-Queue' {
+Describe 'Backup-Queue' -Tag SqliteOnly {
     BeforeEach { $db = New-TestQueue }
     AfterEach {
         Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
@@ -92,7 +82,7 @@ Describe 'Backup-Queue' {
         $jobs = 1..300 | ForEach-Object { "echo $_" } | New-QueueJob
         $null = Start-QueueWorker -Concurrency 2
         Wait-Until { (Get-QueueStatus).Completed -gt 0 } -TimeoutSeconds 60 -Because 'the worker to start draining'
-        $backup = Join-Path (Split-Path $db) 'backup.db'
+        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
 
         $file = Backup-Queue -Destination $backup
         $busy = Get-QueueWorker | Where-Object State -EQ 'Running'
@@ -110,7 +100,7 @@ Describe 'Backup-Queue' {
 
     It 'refuses an existing destination with DestinationExists, and replaces it with -Force' {
         $null = New-QueueJob 'echo one' -Id one
-        $backup = Join-Path (Split-Path $db) 'backup.db'
+        $backup = Join-Path (Get-TestFolder $db) 'backup.db'
         Set-Content $backup 'precious'
         { Backup-Queue $backup -ErrorAction Stop } | Should -Throw -ErrorId "DestinationExists,$Cmd.BackupQueueCommand"
         Get-Content $backup | Should -Be 'precious'
@@ -120,7 +110,7 @@ Describe 'Backup-Queue' {
 
         $null = Backup-Queue $backup -Force
         (Get-QueueJob -Database $backup).Id | Should -Be 'one'
-        Get-ChildItem (Split-Path $db) -Filter '*.tmp' -Force | Should -BeNullOrEmpty
+        Get-ChildItem (Get-TestFolder $db) -Filter '*.tmp' -Force | Should -BeNullOrEmpty
     }
 
     It 'refuses the queue itself as the destination' {
@@ -136,8 +126,8 @@ Describe 'Backup-Queue' {
             @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
         }
         $null = Get-QueueStatus # creates queue.db, something to complete
-        $line = "Backup-Queue -Destination $(Split-Path $db)/q"
+        $line = "Backup-Queue -Destination $(Get-TestFolder $db)/q"
         $completions = TabExpansion2 -inputScript $line -cursorColumn $line.Length
-        $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Split-Path $db) 'queue.db')
+        $completions.CompletionMatches.CompletionText | Should -Contain (Join-Path (Get-TestFolder $db) 'queue.db')
     }
 }

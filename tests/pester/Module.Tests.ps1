@@ -1,6 +1,7 @@
 BeforeAll { . $PSScriptRoot/TestHelpers.ps1 }
 
-Describe 'The staged module' {
+# NoQueue: uses no test queue (nothing differs per driver), so only the SQLite pass runs it.
+Describe 'The staged module' -Tag NoQueue {
     It 'has a valid manifest' {
         $manifest = Test-ModuleManifest $script:ModuleManifest
         $manifest.Name | Should -Be 'QueueCtl'

@@ -46,7 +46,7 @@ Describe 'New-QueueJob' {
     }
 
     It 'binds CSV columns by property name, including the original snake_case names' {
-        $csv = Join-Path (Split-Path $db) 'jobs.csv'
+        $csv = Join-Path (Get-TestFolder $db) 'jobs.csv'
         @(
             [pscustomobject]@{ id = 'a'; command = 'echo a'; max_retries = 1 }
             [pscustomobject]@{ id = 'b'; command = 'echo b'; max_retries = 0 }
@@ -123,7 +123,7 @@ Describe 'New-QueueJob' {
     }
 
     It 'reports a database it cannot open as ResourceUnavailable' {
-        $file = Join-Path (Split-Path $db) 'not-a-db.txt'
+        $file = Join-Path (Get-TestFolder $db) 'not-a-db.txt'
         Set-Content $file ('x' * 200)
         { New-QueueJob 'true' -Database $file -ErrorAction Stop } |
             Should -Throw -ErrorId 'DatabaseUnavailable,QueueCtl.PowerShell.Commands.NewQueueJobCommand'

@@ -33,7 +33,8 @@ BeforeAll {
     }
 }
 
-Describe 'The Gallery package' -Tag Package {
+# NoQueue: uses no test queue (nothing differs per driver), so only the SQLite pass runs it.
+Describe 'The Gallery package' -Tag Package, NoQueue {
     It 'is a .nupkg named for the manifest version' {
         $nupkg | Should -Not -BeNullOrEmpty
         $nupkg.Name | Should -Be "QueueCtl.$version.nupkg"

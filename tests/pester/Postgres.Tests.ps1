@@ -18,7 +18,8 @@ BeforeAll {
 }
 
 # What only a server queue has: credentials, addresses, moving jobs between engines.
-Describe 'A PostgreSQL queue' -Skip:$SkipPostgres {
+# NoQueue: makes its own PostgreSQL queues, whatever the pass's driver; the PostgreSQL pass leaves it out.
+Describe 'A PostgreSQL queue' -Tag NoQueue -Skip:$SkipPostgres {
     BeforeEach {
         $folder = Join-Path ([IO.Path]::GetTempPath()) "queuectl-pg-pester-$([guid]::NewGuid().ToString('n'))"
         $null = New-Item -ItemType Directory $folder

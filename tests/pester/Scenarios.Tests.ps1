@@ -71,7 +71,8 @@ Describe 'Seed scenarios' {
 }
 
 # README's first command runs this demo: it must keep working against the staged module.
-Describe 'The demo' {
+# NoQueue: the demo makes its own SQLite queue file, whatever the test driver.
+Describe 'The demo' -Tag NoQueue {
     It 'enqueues, runs, shows the results and the DLQ, and stops its workers, exiting 0' {
         $pwsh = @(Get-PwshCommand)
         $demo = Join-Path $PSScriptRoot '../../demo/Demo.ps1'

@@ -161,7 +161,7 @@ Describe 'Foreground workers and signals' -Tag Supervision -Skip:$IsWindows {
 
     It 'bin/queuectl runs pwsh.dll itself when pwsh is the .NET tool, so SIGTERM reaches the worker' -Skip:$NoShim {
         # A global-tool layout: tools/pwsh is the shim's launcher, tools/.store/powershell/... holds the real pwsh.dll.
-        $tools = Join-Path (Split-Path $db) 'tools'
+        $tools = Join-Path (Get-TestFolder $db) 'tools'
         $any = Join-Path $tools '.store/powershell/7.0.0/powershell/7.0.0/tools/net8.0/any'
         New-Item -ItemType Directory $any -Force | Out-Null
         New-Item -ItemType SymbolicLink -Path (Join-Path $any 'unix') -Target $PSHOME | Out-Null

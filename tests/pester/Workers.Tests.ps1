@@ -10,7 +10,9 @@ BeforeAll {
 Describe 'Detached workers' {
     BeforeEach {
         $db = New-TestQueue
-        Set-QueueConfig -LeaseDuration 3
+        # Short enough for quick heartbeats; long enough that a worker starting on a loaded machine (its first cycles
+        # are slow: ~1 s without a heartbeat on an idle one) is not reported Lost, which Stop-QueueWorker does not wait for.
+        Set-QueueConfig -LeaseDuration 10
     }
     AfterEach {
         Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
@@ -44,10 +46,10 @@ Describe 'Detached workers' {
         (Get-QueueJob after).WorkerId | Should -Be (Get-QueueWorker).Id
     }
 
-    It 'logs to a private file beside the queue' {
+    It 'logs to a private file in the queue''s worker folder' {
         $worker = Start-QueueWorker
         Wait-Until { (Get-QueueWorker $worker.Id).State -eq 'Running' } -Because 'the worker to register'
-        $worker.LogPath | Should -Be (Join-Path (Split-Path $db) "queue.workers/$($worker.Id).log")
+        $worker.LogPath | Should -Be (Join-Path (Get-TestWorkerFolder $db) "$($worker.Id).log")
         Get-Content $worker.LogPath -Raw | Should -Match "Worker $($worker.Id) started"
         if (-not $IsWindows) { (Get-Item $worker.LogPath).UnixMode | Should -Be '-rw-------' }
     }
