@@ -140,7 +140,10 @@ internal sealed class SqliteJobStore : IJobStore
         if (job.State == QueueJobState.Processing && !force)
             throw new QueueException(QueueErrorCode.InvalidJobState,
                 $"Job '{job.Id}' is Processing on worker '{job.WorkerId}'; stop it first with Stop-QueueJob, or use -Force (the worker's result will then be discarded).");
-        _db.Execute("DELETE FROM jobs WHERE id = $id", ("$id", job.Id));
+        // Fenced on the state just read, like every change: the transaction's lock is not what makes it right.
+        if (_db.Execute("DELETE FROM jobs WHERE id = $id AND state = $state AND runs = $runs",
+                ("$id", job.Id), ("$state", job.State.ToString()), ("$runs", job.Runs)) != 1)
+            throw Moved(job);
         return job;
     });
 
@@ -157,8 +160,12 @@ internal sealed class SqliteJobStore : IJobStore
     private QueueJob ReturnToPending(string id) =>
         _db.Query(
             "UPDATE jobs SET state = 'Pending', attempts = 0, run_at = $now, updated_at = $now, finished_at = NULL, " +
-            $"cancel_requested = 0, lease_until = NULL WHERE id = $id RETURNING {JobRows.Columns}",
-            r => JobRows.Read(r, _db.Path), ("$id", id), ("$now", _db.NowMs)).Single();
+            $"cancel_requested = 0, lease_until = NULL WHERE id = $id AND state = 'Dead' RETURNING {JobRows.Columns}",
+            r => JobRows.Read(r, _db.Path), ("$id", id), ("$now", _db.NowMs)).SingleOrDefault()
+        ?? throw Moved(this.Get(id));
+
+    private static QueueException Moved(QueueJob now) =>
+        new(QueueErrorCode.InvalidJobState, $"Job '{now.Id}' changed while it was being changed (it is {now.State} now); nothing was done.");
 
     /// <summary>
     /// Cancels a job: a Pending or Failed job becomes Cancelled at once; a Processing job is flagged, and its worker
@@ -172,11 +179,11 @@ internal sealed class SqliteJobStore : IJobStore
         {
             QueueJobState.Pending or QueueJobState.Failed => _db.Query(
                 "UPDATE jobs SET state = 'Cancelled', finished_at = $now, updated_at = $now, " +
-                $"last_error = coalesce(last_error, 'Cancelled before it ran.') WHERE id = $id RETURNING {JobRows.Columns}",
-                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now)).Single(),
+                $"last_error = coalesce(last_error, 'Cancelled before it ran.') WHERE id = $id AND state IN ('Pending', 'Failed') RETURNING {JobRows.Columns}",
+                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now)).SingleOrDefault() ?? throw Moved(this.Get(id)),
             QueueJobState.Processing => _db.Query(
-                $"UPDATE jobs SET cancel_requested = 1, updated_at = $now WHERE id = $id RETURNING {JobRows.Columns}",
-                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now)).Single(),
+                $"UPDATE jobs SET cancel_requested = 1, updated_at = $now WHERE id = $id AND state = 'Processing' AND runs = $runs RETURNING {JobRows.Columns}",
+                r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now), ("$runs", job.Runs)).SingleOrDefault() ?? throw Moved(this.Get(id)),
             _ => throw new QueueException(QueueErrorCode.InvalidJobState,
                 $"Job '{job.Id}' is already {job.State}; only Pending, Failed and Processing jobs can be stopped."),
         };
