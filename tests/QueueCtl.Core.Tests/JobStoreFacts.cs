@@ -85,6 +85,18 @@ public abstract class JobStoreFacts : DriverFacts
     }
 
     [SkippableFact]
+    public void List_TakesThousandsOfExactIds_AndPatterns_InOneCall()
+    {
+        Jobs.Enqueue(Enumerable.Range(0, 3000).Select(i => new JobSpec { Id = $"x{i}", Command = "true" }).ToList());
+        Jobs.Enqueue(new JobSpec { Id = "other-1", Command = "true" });
+        var filters = Enumerable.Range(0, 2500).Select(i => new WildcardFilter($"X{i}")).Append(new WildcardFilter("other-*")).ToList();
+        var found = Jobs.List(filters).Select(j => j.Id).ToList();
+        Assert.Equal(2501, found.Count);
+        Assert.Equal("x0", found[0]);
+        Assert.Equal("other-1", found[^1]);
+    }
+
+    [SkippableFact]
     public void List_PagesThroughEveryJob()
     {
         Jobs.Enqueue(Enumerable.Range(0, 2500).Select(i => new JobSpec { Id = $"j{i}", Command = "true" }).ToList());

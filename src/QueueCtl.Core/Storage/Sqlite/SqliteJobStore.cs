@@ -106,8 +106,19 @@ internal sealed class SqliteJobStore : IJobStore
         }
         if (ids is { Count: > 0 })
         {
-            where.Add("(" + string.Join(" OR ", ids.Select((f, i) => f.HasWildcards ? $"id LIKE $p{i} ESCAPE '\\'" : $"id = $p{i}")) + ")");
-            parameters.AddRange(ids.Select((f, i) => ($"$p{i}", (object?)(f.Literal ?? f.Like))));
+            // Exact ids as one JSON array, however many (an OR per id hits SQLite's expression depth limit of 1000);
+            // patterns as one LIKE each.
+            var literals = ids.Where(f => !f.HasWildcards).Select(f => f.Literal!).ToList();
+            var patterns = ids.Where(f => f.HasWildcards).ToList();
+            var any = new List<string>();
+            if (literals.Count > 0)
+            {
+                any.Add("id IN (SELECT value FROM json_each($literals))");
+                parameters.Add(("$literals", System.Text.Json.JsonSerializer.Serialize(literals)));
+            }
+            any.AddRange(patterns.Select((_, i) => $"id LIKE $p{i} ESCAPE '\\'"));
+            parameters.AddRange(patterns.Select((f, i) => ($"$p{i}", (object?)f.Like)));
+            where.Add("(" + string.Join(" OR ", any) + ")");
         }
         var sql = $"SELECT {JobRows.Columns} FROM jobs WHERE {string.Join(" AND ", where)} ORDER BY seq LIMIT $limit";
         var needsExactMatch = ids?.Any(f => f.HasWildcards) == true;
