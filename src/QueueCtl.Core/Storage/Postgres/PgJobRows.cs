@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Npgsql;
 
 namespace QueueCtl.Storage.Postgres;
@@ -86,25 +85,9 @@ internal sealed class PgJobRows
         FinishedAt = _r.IsDBNull(_finishedAt) ? null : UnixTime.FromMs(_r.GetInt64(_finishedAt)),
         ExitCode = _r.IsDBNull(_exitCode) ? null : _r.GetInt32(_exitCode),
         LastError = _r.IsDBNull(_lastError) ? null : _r.GetString(_lastError),
-        Errors = _r.IsDBNull(_errors) ? Array.Empty<QueueJobError>() : ReadErrors(_r.GetString(_errors)),
+        Errors = _r.IsDBNull(_errors) ? Array.Empty<QueueJobError>() : StoredRows.Errors(_r.GetString(_errors)),
         WorkerId = _r.IsDBNull(_workerId) ? null : _r.GetString(_workerId),
         CancelRequested = _r.GetBoolean(_cancel),
         Database = _database,
     };
-
-    private static IReadOnlyList<QueueJobError> ReadErrors(string json)
-    {
-        var list = new List<QueueJobError>();
-        using var doc = JsonDocument.Parse(json);
-        foreach (var e in doc.RootElement.EnumerateArray())
-        {
-            list.Add(new QueueJobError(
-                UnixTime.FromMs(e.GetProperty("at").GetInt64()),
-                e.GetProperty("attempt").GetInt32(),
-                e.TryGetProperty("run", out var run) ? run.GetInt32() : 0,
-                e.GetProperty("error").GetString() ?? "",
-                e.TryGetProperty("exitCode", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : null));
-        }
-        return list;
-    }
 }

@@ -13,12 +13,8 @@ internal sealed class PostgresConfigStore : IConfigStore
 
     public PostgresConfigStore(PostgresDriver db) => _db = db;
 
-    public IReadOnlyList<QueueConfigEntry> List()
-    {
-        var stored = _db.Run(session => session.Query("SELECT name, value FROM {s}.config", r => (r.GetString(0), r.GetString(1))))
-            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
-        return ConfigSettings.All.Select(s => Entry(s, stored.TryGetValue(s.Name, out var v) ? v : null)).ToList();
-    }
+    public IReadOnlyList<QueueConfigEntry> List() =>
+        StoredRows.ConfigEntries(_db.Run(session => session.Query("SELECT name, value FROM {s}.config", r => (r.GetString(0), r.GetString(1)))));
 
     public QueueConfigEntry Get(string name)
     {
@@ -37,7 +33,7 @@ internal sealed class PostgresConfigStore : IConfigStore
             session.Notify();
         });
         _db.ReloadConfig();
-        return Entry(setting, normalized);
+        return StoredRows.ConfigEntry(setting, normalized);
     }
 
     public QueueConfigEntry Reset(string name)
@@ -49,11 +45,6 @@ internal sealed class PostgresConfigStore : IConfigStore
             session.Notify();
         });
         _db.ReloadConfig();
-        return Entry(setting, null);
+        return StoredRows.ConfigEntry(setting, null);
     }
-
-    private static QueueConfigEntry Entry(ConfigSetting s, string? stored) =>
-        stored is not null && s.Check(stored) is { } problem
-            ? new(s.Name, stored, s.ToTyped(s.DefaultValue), false, s.Description, problem.Reason)
-            : new(s.Name, s.ToTyped(stored is null ? s.DefaultValue : s.Normalize(stored)), s.ToTyped(s.DefaultValue), stored is null, s.Description);
 }

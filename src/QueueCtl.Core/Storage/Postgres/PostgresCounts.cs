@@ -35,16 +35,7 @@ internal sealed class PostgresCounts
             return (perState.ToDictionary(x => x.State, x => x.N), perState.Sum(x => x.Rows), live, first, session.Now);
         });
         if (rows > CompactAbove) TryCompact();
-        long Count(QueueJobState s) => counts.TryGetValue(s.ToString(), out var n) ? n : 0;
-        return new QueueStatus
-        {
-            Pending = Count(QueueJobState.Pending), Processing = Count(QueueJobState.Processing),
-            Completed = Count(QueueJobState.Completed), Failed = Count(QueueJobState.Failed),
-            Dead = Count(QueueJobState.Dead), Cancelled = Count(QueueJobState.Cancelled),
-            Workers = (int)workers,
-            OldestPendingAge = oldest is { } o ? TimeSpan.FromMilliseconds(Math.Max(0, now - o)) : null,
-            Database = _db.Address,
-        };
+        return StoredRows.Status(counts, workers, oldest, now, _db.Address);
     }
 
     public bool HasUnfinishedJobs() => _db.Run(session =>

@@ -177,8 +177,7 @@ internal sealed class PostgresJobStore : IJobStore
     public QueueJob Remove(string id, bool force = false) => Fenced(id, (session, job) =>
     {
         if (job.State == QueueJobState.Processing && !force)
-            throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is Processing on worker '{job.WorkerId}'; stop it first with Stop-QueueJob, or use -Force (the worker's result will then be discarded).");
+            throw StoredRows.RemoveRunning(job);
         var deleted = session.Execute("DELETE FROM {s}.jobs WHERE lower(id) = lower(@id) AND state = @state",
             Pg.Text("id", job.Id), Pg.Text("state", job.State.ToString()));
         if (deleted == 0) return null;
@@ -190,8 +189,7 @@ internal sealed class PostgresJobStore : IJobStore
     public QueueJob RetryDead(string id) => Fenced(id, (session, job) =>
     {
         if (job.State != QueueJobState.Dead)
-            throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is {job.State}, not Dead; only jobs in the dead letter queue can be retried.");
+            throw StoredRows.RetryNotDead(job);
         var moved = session.QueryBound(
             "UPDATE {s}.jobs SET state = 'Pending', attempts = 0, run_at = @now, updated_at = @now, finished_at = NULL, " +
             $"cancel_requested = false, lease_until = NULL WHERE lower(id) = lower(@id) AND state = 'Dead' RETURNING {PgJobRows.Columns}",
@@ -217,8 +215,7 @@ internal sealed class PostgresJobStore : IJobStore
                 "UPDATE {s}.jobs SET cancel_requested = true, updated_at = @now " +
                 $"WHERE lower(id) = lower(@id) AND state = 'Processing' AND runs = @run RETURNING {PgJobRows.Columns}",
                 PgJobRows.Jobs(_db.Address), Pg.Text("id", job.Id), Pg.Int("run", job.Runs), Pg.Big("now", session.Now)).SingleOrDefault(),
-            _ => throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is already {job.State}; only Pending, Failed and Processing jobs can be stopped."),
+            _ => throw StoredRows.CancelFinal(job),
         };
         if (changed is not null) session.Notify();
         return changed;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 
 namespace QueueCtl.Storage.Sqlite;
 
@@ -28,27 +27,11 @@ internal static class JobRows
         FinishedAt = r.IsDBNull(15) ? null : UnixTime.FromMs(r.GetInt64(15)),
         ExitCode = r.IsDBNull(16) ? null : r.GetInt32(16),
         LastError = r.IsDBNull(17) ? null : r.GetString(17),
-        Errors = r.IsDBNull(18) ? Array.Empty<QueueJobError>() : ReadErrors(r.GetString(18)),
+        Errors = r.IsDBNull(18) ? Array.Empty<QueueJobError>() : StoredRows.Errors(r.GetString(18)),
         WorkerId = r.IsDBNull(19) ? null : r.GetString(19),
         CancelRequested = r.GetInt64(20) != 0,
         Database = database,
     };
 
     public static long Seq(Row r) => r.GetInt64(0);
-
-    private static IReadOnlyList<QueueJobError> ReadErrors(string json)
-    {
-        var list = new List<QueueJobError>();
-        using var doc = JsonDocument.Parse(json);
-        foreach (var e in doc.RootElement.EnumerateArray())
-        {
-            list.Add(new QueueJobError(
-                UnixTime.FromMs(e.GetProperty("at").GetInt64()),
-                e.GetProperty("attempt").GetInt32(),
-                e.TryGetProperty("run", out var run) ? run.GetInt32() : 0,
-                e.GetProperty("error").GetString() ?? "",
-                e.TryGetProperty("exitCode", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : null));
-        }
-        return list;
-    }
 }

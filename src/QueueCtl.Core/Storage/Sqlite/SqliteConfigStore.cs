@@ -9,12 +9,8 @@ internal sealed class SqliteConfigStore : IConfigStore
 
     public SqliteConfigStore(SqliteDriver db) => _db = db;
 
-    public IReadOnlyList<QueueConfigEntry> List() => _db.Read(() =>
-    {
-        var stored = _db.Query("SELECT name, value FROM config", r => (r.GetString(0), r.GetString(1)))
-            .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
-        return ConfigSettings.All.Select(s => Entry(s, stored.TryGetValue(s.Name, out var v) ? v : null)).ToList();
-    });
+    public IReadOnlyList<QueueConfigEntry> List() =>
+        StoredRows.ConfigEntries(_db.Read(() => _db.Query("SELECT name, value FROM config", r => (r.GetString(0), r.GetString(1)))));
 
     public QueueConfigEntry Get(string name)
     {
@@ -31,7 +27,7 @@ internal sealed class SqliteConfigStore : IConfigStore
             "INSERT INTO config (name, value) VALUES ($name, $value) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             ("$name", setting.Name), ("$value", normalized)));
         _db.ReloadConfig();
-        return Entry(setting, normalized);
+        return StoredRows.ConfigEntry(setting, normalized);
     }
 
     /// <summary>Forgets a stored value so the default applies again.</summary>
@@ -40,11 +36,6 @@ internal sealed class SqliteConfigStore : IConfigStore
         var setting = ConfigSettings.Find(name);
         _db.Write(() => _db.Execute("DELETE FROM config WHERE name = $name", ("$name", setting.Name)));
         _db.ReloadConfig();
-        return Entry(setting, null);
+        return StoredRows.ConfigEntry(setting, null);
     }
-
-    private static QueueConfigEntry Entry(ConfigSetting s, string? stored) =>
-        stored is not null && s.Check(stored) is { } problem
-            ? new(s.Name, stored, s.ToTyped(s.DefaultValue), false, s.Description, problem.Reason)
-            : new(s.Name, s.ToTyped(stored is null ? s.DefaultValue : s.Normalize(stored)), s.ToTyped(s.DefaultValue), stored is null, s.Description);
 }

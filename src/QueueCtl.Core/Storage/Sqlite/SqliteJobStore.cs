@@ -149,8 +149,7 @@ internal sealed class SqliteJobStore : IJobStore
     {
         var job = this.Get(id);
         if (job.State == QueueJobState.Processing && !force)
-            throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is Processing on worker '{job.WorkerId}'; stop it first with Stop-QueueJob, or use -Force (the worker's result will then be discarded).");
+            throw StoredRows.RemoveRunning(job);
         // Fenced on the state just read, like every change: the transaction's lock is not what makes it right.
         if (_db.Execute("DELETE FROM jobs WHERE id = $id AND state = $state AND runs = $runs",
                 ("$id", job.Id), ("$state", job.State.ToString()), ("$runs", job.Runs)) != 1)
@@ -163,8 +162,7 @@ internal sealed class SqliteJobStore : IJobStore
     {
         var job = this.Get(id);
         if (job.State != QueueJobState.Dead)
-            throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is {job.State}, not Dead; only jobs in the dead letter queue can be retried.");
+            throw StoredRows.RetryNotDead(job);
         return ReturnToPending(job.Id);
     });
 
@@ -195,8 +193,7 @@ internal sealed class SqliteJobStore : IJobStore
             QueueJobState.Processing => _db.Query(
                 $"UPDATE jobs SET cancel_requested = 1, updated_at = $now WHERE id = $id AND state = 'Processing' AND runs = $runs RETURNING {JobRows.Columns}",
                 r => JobRows.Read(r, _db.Path), ("$id", job.Id), ("$now", now), ("$runs", job.Runs)).SingleOrDefault() ?? throw Moved(this.Get(id)),
-            _ => throw new QueueException(QueueErrorCode.InvalidJobState,
-                $"Job '{job.Id}' is already {job.State}; only Pending, Failed and Processing jobs can be stopped."),
+            _ => throw StoredRows.CancelFinal(job),
         };
     });
 
@@ -210,16 +207,7 @@ internal sealed class SqliteJobStore : IJobStore
         var workers = _db.Scalar<long>(
             "SELECT count(*) FROM workers WHERE state IN ('Starting', 'Running', 'Stopping') AND heartbeat_at >= $since",
             ("$since", now - (long)_db.Config.LeaseDuration.TotalMilliseconds));
-        long Count(QueueJobState s) => counts.TryGetValue(s.ToString(), out var n) ? n : 0;
-        return new QueueStatus
-        {
-            Pending = Count(QueueJobState.Pending), Processing = Count(QueueJobState.Processing),
-            Completed = Count(QueueJobState.Completed), Failed = Count(QueueJobState.Failed),
-            Dead = Count(QueueJobState.Dead), Cancelled = Count(QueueJobState.Cancelled),
-            Workers = (int)workers,
-            OldestPendingAge = oldest is { } o ? TimeSpan.FromMilliseconds(Math.Max(0, now - o)) : null,
-            Database = _db.Path,
-        };
+        return StoredRows.Status(counts, workers, oldest, now, _db.Path);
     });
 
     /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
