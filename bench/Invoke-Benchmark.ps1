@@ -8,6 +8,8 @@
         dotnet pwsh ./build.ps1 Bench -BenchArgs '-Quick'
 .PARAMETER Quick
     Smaller workloads (a tenth) and no 1M-job scale test: a smoke run, not figures to quote.
+.PARAMETER Workload
+    The workloads to run (all by default): Enqueue, Drain, Shell, Latency, Idle, Scale.
 .PARAMETER Engine
     The storage engines to measure, each with the same workloads: SQLite (a file in a temporary folder) and PostgreSQL
     (a fresh schema on the server $env:QUEUECTL_TEST_POSTGRES names; build.ps1 Bench starts a throwaway one).
@@ -18,6 +20,7 @@ param(
     [int] $Concurrency = 8,
     [switch] $Quick,
     [ValidateSet('SQLite', 'PostgreSQL')][string[]] $Engine = @('SQLite', 'PostgreSQL'),
+    [ValidateSet('Enqueue', 'Drain', 'Shell', 'Latency', 'Idle', 'Scale')][string[]] $Workload = @('Enqueue', 'Drain', 'Shell', 'Latency', 'Idle', 'Scale'),
     [string] $OutFile
 )
 $ErrorActionPreference = 'Stop'
@@ -188,139 +191,151 @@ try {
         # The issues' targets: PostgreSQL's were set against graphile-worker measured on this machine.
         $target = if ($engineName -eq 'SQLite') { @{ Enqueue = '>= 25000'; Drain = '>= 2000'; P50 = '<= 5'; P95 = '<= 20' } }
         else { @{ Enqueue = '>= 20000'; Drain = '>= 3000'; P50 = '<= 3'; P95 = '<= 10' } }
-        # 1. Enqueue: through the pipeline, and the bulk path (an array bound to -Command). Baseline: the bare pipeline.
-        Write-Host "1. Enqueue" -ForegroundColor Cyan
-        $count = [int](100000 * $scale)
-        $commands = foreach ($i in 1..$count) { "echo $i" }
-        $pipeline = @(); $bulk = @(); $bare = @()
-        for ($r = 0; $r -lt $Runs; $r++) {
-            $db = New-BenchQueue 'enqueue'
-            $t = [Diagnostics.Stopwatch]::StartNew(); $commands | New-QueueJob -Database $db | Out-Null; $pipeline += $count / $t.Elapsed.TotalSeconds
-            $db = New-BenchQueue 'enqueue'
-            $t = [Diagnostics.Stopwatch]::StartNew(); New-QueueJob -Command $commands -Database $db | Out-Null; $bulk += $count / $t.Elapsed.TotalSeconds
-            $t = [Diagnostics.Stopwatch]::StartNew(); $commands | ForEach-Object { $_ } | Out-Null; $bare += $count / $t.Elapsed.TotalSeconds
-        }
-        Add-Result 'enqueue' "$count via ... | New-QueueJob" 'jobs/s' $pipeline $target.Enqueue
-        Add-Result 'enqueue' "$count via -Command <array>" 'jobs/s' $bulk
-        Add-Result 'enqueue' 'baseline: bare pipeline' 'items/s' $bare '' 'ForEach-Object { $_ } | Out-Null'
-
-        # 2. Drain, no-op: empty script blocks, and the cheapest command ('true'), with 2 worker processes.
-        Write-Host "2. Drain, no-op" -ForegroundColor Cyan
-        $count = [int](20000 * $scale)
-        $script = @(); $command = @()
-        for ($r = 0; $r -lt $Runs; $r++) {
-            $script += Invoke-Drain (New-BenchQueue 'noop') $enqueueNoop $count 2 $Concurrency
-            $command += Invoke-Drain (New-BenchQueue 'noop-true') $enqueueTrue $count 2 $Concurrency
-        }
-        Add-Result 'drain no-op' "$count empty script blocks, 2 workers" 'jobs/s' $script $target.Drain "-Concurrency $Concurrency"
-        Add-Result 'drain no-op' "$count 'true' commands, 2 workers" 'jobs/s' $command '' "-Concurrency $Concurrency"
-
-        # 2b. SQLite's opt-in, less durable mode, measured apart: synchronous=NORMAL (no fsync per commit).
-        if ($engineName -eq 'SQLite') {
-            $normal = @()
+        if ('Enqueue' -in $Workload) {
+            # 1. Enqueue: through the pipeline, and the bulk path (an array bound to -Command). Baseline: the bare pipeline.
+            Write-Host "1. Enqueue" -ForegroundColor Cyan
+            $count = [int](100000 * $scale)
+            $commands = foreach ($i in 1..$count) { "echo $i" }
+            $pipeline = @(); $bulk = @(); $bare = @()
             for ($r = 0; $r -lt $Runs; $r++) {
-                $db = New-BenchQueue 'noop-normal'
-                Set-QueueConfig -Synchronous NORMAL -Database $db
-                $normal += Invoke-Drain $db $enqueueNoop $count 2 $Concurrency
+                $db = New-BenchQueue 'enqueue'
+                $t = [Diagnostics.Stopwatch]::StartNew(); $commands | New-QueueJob -Database $db | Out-Null; $pipeline += $count / $t.Elapsed.TotalSeconds
+                $db = New-BenchQueue 'enqueue'
+                $t = [Diagnostics.Stopwatch]::StartNew(); New-QueueJob -Command $commands -Database $db | Out-Null; $bulk += $count / $t.Elapsed.TotalSeconds
+                $t = [Diagnostics.Stopwatch]::StartNew(); $commands | ForEach-Object { $_ } | Out-Null; $bare += $count / $t.Elapsed.TotalSeconds
             }
-            Add-Result 'drain no-op NORMAL' "$count empty script blocks, 2 workers" 'jobs/s' $normal '' 'opt-in: synchronous=NORMAL'
+            Add-Result 'enqueue' "$count via ... | New-QueueJob" 'jobs/s' $pipeline $target.Enqueue
+            Add-Result 'enqueue' "$count via -Command <array>" 'jobs/s' $bulk
+            Add-Result 'enqueue' 'baseline: bare pipeline' 'items/s' $bare '' 'ForEach-Object { $_ } | Out-Null'
         }
 
-        # 3. Drain, shell: 'true' x 2000 with 2 workers, against xargs -P 2 in the same run.
-        Write-Host "3. Drain, shell" -ForegroundColor Cyan
-        $count = [int](2000 * $scale)
-        $narrow = @(); $wide = @(); $xargs = @(); $narrowRatio = @(); $wideRatio = @()
-        for ($r = 0; $r -lt $Runs; $r++) {
-            $t = [Diagnostics.Stopwatch]::StartNew()
-            bash -c "seq $count | xargs -P 2 -I{} sh -c true"
-            $base = $count / $t.Elapsed.TotalSeconds
-            $rate2 = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 2
-            $rateN = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 $Concurrency
-            $xargs += $base; $narrow += $rate2; $wide += $rateN; $narrowRatio += $rate2 / $base; $wideRatio += $rateN / $base
-        }
-        Add-Result 'drain shell' 'baseline: seq | xargs -P 2 sh -c true' 'jobs/s' $xargs
-        Add-Result 'drain shell' "$count 'true', 2 workers x 2" 'jobs/s' $narrow '' '-Concurrency 2: as many processes at once as xargs'
-        Add-Result 'drain shell' 'ratio QueueCtl (x 2) / xargs' 'x' $narrowRatio '>= 0.6'
-        Add-Result 'drain shell' "$count 'true', 2 workers x $Concurrency" 'jobs/s' $wide '' "-Concurrency $Concurrency"
-        Add-Result 'drain shell' "ratio QueueCtl (x $Concurrency) / xargs" 'x' $wideRatio '>= 0.6'
+        if ('Drain' -in $Workload) {
+            # 2. Drain, no-op: empty script blocks, and the cheapest command ('true'), with 2 worker processes.
+            Write-Host "2. Drain, no-op" -ForegroundColor Cyan
+            $count = [int](20000 * $scale)
+            $script = @(); $command = @()
+            for ($r = 0; $r -lt $Runs; $r++) {
+                $script += Invoke-Drain (New-BenchQueue 'noop') $enqueueNoop $count 2 $Concurrency
+                $command += Invoke-Drain (New-BenchQueue 'noop-true') $enqueueTrue $count 2 $Concurrency
+            }
+            Add-Result 'drain no-op' "$count empty script blocks, 2 workers" 'jobs/s' $script $target.Drain "-Concurrency $Concurrency"
+            Add-Result 'drain no-op' "$count 'true' commands, 2 workers" 'jobs/s' $command '' "-Concurrency $Concurrency"
 
-        # 4. Pickup latency: idle workers, jobs enqueued one at a time at random gaps; enqueue to start (claim).
-        Write-Host "4. Pickup latency" -ForegroundColor Cyan
-        $count = [int](200 * [math]::Max($scale, 0.5))
-        $p50 = @(); $p95 = @(); $p99 = @()
-        for ($r = 0; $r -lt $Runs; $r++) {
-            $db = New-BenchQueue 'latency'
-            $null = Start-QueueWorker -Database $db -Count 2
-            try {
-                Wait-WorkersSettled $db 2 -Seconds 2
-                $random = [Random]::new($r)
-                for ($i = 0; $i -lt $count; $i++) {
-                    New-QueueJob -Command 'true' -Database $db | Out-Null
-                    Start-Sleep -Milliseconds $random.Next(5, 50)
+            # 2b. SQLite's opt-in, less durable mode, measured apart: synchronous=NORMAL (no fsync per commit).
+            if ($engineName -eq 'SQLite') {
+                $normal = @()
+                for ($r = 0; $r -lt $Runs; $r++) {
+                    $db = New-BenchQueue 'noop-normal'
+                    Set-QueueConfig -Synchronous NORMAL -Database $db
+                    $normal += Invoke-Drain $db $enqueueNoop $count 2 $Concurrency
                 }
-                Wait-Drained $db $count
-                $latencies = Get-QueueJob -Database $db | ForEach-Object { ($_.StartedAt - $_.CreatedAt).TotalMilliseconds }
-                $p50 += Get-Percentile $latencies 50; $p95 += Get-Percentile $latencies 95; $p99 += Get-Percentile $latencies 99
+                Add-Result 'drain no-op NORMAL' "$count empty script blocks, 2 workers" 'jobs/s' $normal '' 'opt-in: synchronous=NORMAL'
             }
-            finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
         }
-        Add-Result 'pickup latency' "p50 of $count, random 5-50 ms gaps" 'ms' $p50 $target.P50
-        Add-Result 'pickup latency' 'p95' 'ms' $p95 $target.P95
-        Add-Result 'pickup latency' 'p99' 'ms' $p99
 
-        # 5. Idle cost: CPU of 2 idle workers over 30 s; resident memory of one (with its supervisor and script host).
-        Write-Host "5. Idle cost" -ForegroundColor Cyan
-        $seconds = if ($Quick) { 5 } else { 30 }
-        $cpu = @(); $rss = @()
-        for ($r = 0; $r -lt $Runs; $r++) {
-            $db = New-BenchQueue 'idle'
-            $workers = Start-QueueWorker -Database $db -Count 2
-            try {
-                # 10 s: a worker's and its script host's JIT tier-up after start is not idle cost.
-                Wait-WorkersSettled $db 2 -Seconds 10
-                # Everything a worker keeps running: its supervisor, the worker, its script host.
-                $tree = @($workers | ForEach-Object { Get-ProcessTree $_.ProcessId })
-                $before = ($tree | ForEach-Object { Get-ProcessCpuMs $_ } | Measure-Object -Sum).Sum
-                Start-Sleep -Seconds $seconds
-                $after = ($tree | ForEach-Object { Get-ProcessCpuMs $_ } | Measure-Object -Sum).Sum
-                $cpu += 100 * ($after - $before) / ($seconds * 1000)
-                $rss += (Get-ProcessTree $workers[0].ProcessId | ForEach-Object {
-                    [double]((Get-Content "/proc/$_/status" | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '') / 1024
-                } | Measure-Object -Sum).Sum
-            }
-            finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
-        }
-        Add-Result 'idle cost' "CPU of 2 idle workers over $seconds s" '% core' $cpu '<= 1'
-        Add-Result 'idle cost' 'resident memory of an idle worker' 'MiB' $rss '' 'supervisor, worker and one script host'
-
-        # 6. Scale: a queue holding 1,000,000 jobs, mostly completed.
-        if (-not $Quick) {
-            Write-Host "6. Scale (1,000,000 jobs)" -ForegroundColor Cyan
-            $big = New-BenchQueue 'million'
-            $chunk = foreach ($i in 1..100000) { "echo $i" }
-            for ($i = 0; $i -lt 10; $i++) { New-QueueJob -Command $chunk -Database $big | Out-Null }
-            # Finish them as a worker would have: 999,000 Completed and 1,000 Dead, in one statement each.
-            Invoke-Sql $big "UPDATE jobs SET state = 'Completed', attempts = 1, runs = 1, started_at = created_at, finished_at = created_at + 5, exit_code = 0 WHERE seq > 1000"
-            Invoke-Sql $big "UPDATE jobs SET state = 'Dead', attempts = 4, runs = 4, started_at = created_at, finished_at = created_at + 5, exit_code = 1, last_error = 'Exited with code 1.' WHERE seq <= 1000"
-            if ($engineName -eq 'SQLite') { Invoke-Sql $big 'PRAGMA wal_checkpoint(TRUNCATE)' }
-            $status = @(); $dead = @()
-            for ($r = 0; $r -lt 5; $r++) {
-                $status += (Measure-Command { $null = Get-QueueStatus -Database $big }).TotalMilliseconds
-                $dead += (Measure-Command { $null = Get-QueueJob -Database $big -State Dead -First 50 }).TotalMilliseconds
-            }
-            Add-Result 'scale 1M' 'Get-QueueStatus' 'ms' $status '<= 100'
-            Add-Result 'scale 1M' 'Get-QueueJob -State Dead -First 50' 'ms' $dead
-            if ($engineName -eq 'SQLite') { Add-Result 'scale 1M' 'database size per job' 'bytes' @((Get-Item $big).Length / 1000000) }
-
-            $count = 20000
-            $full = @(); $empty = @()
+        if ('Shell' -in $Workload) {
+            # 3. Drain, shell: 'true' x 2000 with 2 workers, against xargs -P 2 in the same run.
+            Write-Host "3. Drain, shell" -ForegroundColor Cyan
+            $count = [int](2000 * $scale)
+            $narrow = @(); $wide = @(); $xargs = @(); $narrowRatio = @(); $wideRatio = @()
             for ($r = 0; $r -lt $Runs; $r++) {
-                $full += Invoke-Drain $big $enqueueNoop $count 2 $Concurrency
-                $empty += Invoke-Drain (New-BenchQueue 'scale-empty') $enqueueNoop $count 2 $Concurrency
+                $t = [Diagnostics.Stopwatch]::StartNew()
+                bash -c "seq $count | xargs -P 2 -I{} sh -c true"
+                $base = $count / $t.Elapsed.TotalSeconds
+                $rate2 = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 2
+                $rateN = Invoke-Drain (New-BenchQueue 'shell') $enqueueTrue $count 2 $Concurrency
+                $xargs += $base; $narrow += $rate2; $wide += $rateN; $narrowRatio += $rate2 / $base; $wideRatio += $rateN / $base
             }
-            Add-Result 'scale 1M' "drain $count no-op, 1M queue" 'jobs/s' $full
-            Add-Result 'scale 1M' "drain $count no-op, empty queue" 'jobs/s' $empty
-            Add-Result 'scale 1M' 'ratio 1M / empty' 'x' @(0..($Runs - 1) | ForEach-Object { $full[$_] / $empty[$_] }) '>= 0.8'
+            Add-Result 'drain shell' 'baseline: seq | xargs -P 2 sh -c true' 'jobs/s' $xargs
+            Add-Result 'drain shell' "$count 'true', 2 workers x 2" 'jobs/s' $narrow '' '-Concurrency 2: as many processes at once as xargs'
+            Add-Result 'drain shell' 'ratio QueueCtl (x 2) / xargs' 'x' $narrowRatio '>= 0.6'
+            Add-Result 'drain shell' "$count 'true', 2 workers x $Concurrency" 'jobs/s' $wide '' "-Concurrency $Concurrency"
+            Add-Result 'drain shell' "ratio QueueCtl (x $Concurrency) / xargs" 'x' $wideRatio '>= 0.6'
+        }
+
+        if ('Latency' -in $Workload) {
+            # 4. Pickup latency: idle workers, jobs enqueued one at a time at random gaps; enqueue to start (claim).
+            Write-Host "4. Pickup latency" -ForegroundColor Cyan
+            $count = [int](200 * [math]::Max($scale, 0.5))
+            $p50 = @(); $p95 = @(); $p99 = @()
+            for ($r = 0; $r -lt $Runs; $r++) {
+                $db = New-BenchQueue 'latency'
+                $null = Start-QueueWorker -Database $db -Count 2
+                try {
+                    Wait-WorkersSettled $db 2 -Seconds 2
+                    $random = [Random]::new($r)
+                    for ($i = 0; $i -lt $count; $i++) {
+                        New-QueueJob -Command 'true' -Database $db | Out-Null
+                        Start-Sleep -Milliseconds $random.Next(5, 50)
+                    }
+                    Wait-Drained $db $count
+                    $latencies = Get-QueueJob -Database $db | ForEach-Object { ($_.StartedAt - $_.CreatedAt).TotalMilliseconds }
+                    $p50 += Get-Percentile $latencies 50; $p95 += Get-Percentile $latencies 95; $p99 += Get-Percentile $latencies 99
+                }
+                finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
+            }
+            Add-Result 'pickup latency' "p50 of $count, random 5-50 ms gaps" 'ms' $p50 $target.P50
+            Add-Result 'pickup latency' 'p95' 'ms' $p95 $target.P95
+            Add-Result 'pickup latency' 'p99' 'ms' $p99
+        }
+
+        if ('Idle' -in $Workload) {
+            # 5. Idle cost: CPU of 2 idle workers over 30 s; resident memory of one (with its supervisor and script host).
+            Write-Host "5. Idle cost" -ForegroundColor Cyan
+            $seconds = if ($Quick) { 5 } else { 30 }
+            $cpu = @(); $rss = @()
+            for ($r = 0; $r -lt $Runs; $r++) {
+                $db = New-BenchQueue 'idle'
+                $workers = Start-QueueWorker -Database $db -Count 2
+                try {
+                    # 10 s: a worker's and its script host's JIT tier-up after start is not idle cost.
+                    Wait-WorkersSettled $db 2 -Seconds 10
+                    # Everything a worker keeps running: its supervisor, the worker, its script host.
+                    $tree = @($workers | ForEach-Object { Get-ProcessTree $_.ProcessId })
+                    $before = ($tree | ForEach-Object { Get-ProcessCpuMs $_ } | Measure-Object -Sum).Sum
+                    Start-Sleep -Seconds $seconds
+                    $after = ($tree | ForEach-Object { Get-ProcessCpuMs $_ } | Measure-Object -Sum).Sum
+                    $cpu += 100 * ($after - $before) / ($seconds * 1000)
+                    $rss += (Get-ProcessTree $workers[0].ProcessId | ForEach-Object {
+                        [double]((Get-Content "/proc/$_/status" | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '') / 1024
+                    } | Measure-Object -Sum).Sum
+                }
+                finally { Stop-QueueWorker -Database $db -All -Force -ErrorAction SilentlyContinue }
+            }
+            Add-Result 'idle cost' "CPU of 2 idle workers over $seconds s" '% core' $cpu '<= 1'
+            Add-Result 'idle cost' 'resident memory of an idle worker' 'MiB' $rss '' 'supervisor, worker and one script host'
+        }
+
+        if ('Scale' -in $Workload) {
+            # 6. Scale: a queue holding 1,000,000 jobs, mostly completed.
+            if (-not $Quick) {
+                Write-Host "6. Scale (1,000,000 jobs)" -ForegroundColor Cyan
+                $big = New-BenchQueue 'million'
+                $chunk = foreach ($i in 1..100000) { "echo $i" }
+                for ($i = 0; $i -lt 10; $i++) { New-QueueJob -Command $chunk -Database $big | Out-Null }
+                # Finish them as a worker would have: 999,000 Completed and 1,000 Dead, in one statement each.
+                Invoke-Sql $big "UPDATE jobs SET state = 'Completed', attempts = 1, runs = 1, started_at = created_at, finished_at = created_at + 5, exit_code = 0 WHERE seq > 1000"
+                Invoke-Sql $big "UPDATE jobs SET state = 'Dead', attempts = 4, runs = 4, started_at = created_at, finished_at = created_at + 5, exit_code = 1, last_error = 'Exited with code 1.' WHERE seq <= 1000"
+                if ($engineName -eq 'SQLite') { Invoke-Sql $big 'PRAGMA wal_checkpoint(TRUNCATE)' }
+                $status = @(); $dead = @()
+                for ($r = 0; $r -lt 5; $r++) {
+                    $status += (Measure-Command { $null = Get-QueueStatus -Database $big }).TotalMilliseconds
+                    $dead += (Measure-Command { $null = Get-QueueJob -Database $big -State Dead -First 50 }).TotalMilliseconds
+                }
+                Add-Result 'scale 1M' 'Get-QueueStatus' 'ms' $status '<= 100'
+                Add-Result 'scale 1M' 'Get-QueueJob -State Dead -First 50' 'ms' $dead
+                if ($engineName -eq 'SQLite') { Add-Result 'scale 1M' 'database size per job' 'bytes' @((Get-Item $big).Length / 1000000) }
+
+                $count = 20000
+                $full = @(); $empty = @()
+                for ($r = 0; $r -lt $Runs; $r++) {
+                    $full += Invoke-Drain $big $enqueueNoop $count 2 $Concurrency
+                    $empty += Invoke-Drain (New-BenchQueue 'scale-empty') $enqueueNoop $count 2 $Concurrency
+                }
+                Add-Result 'scale 1M' "drain $count no-op, 1M queue" 'jobs/s' $full
+                Add-Result 'scale 1M' "drain $count no-op, empty queue" 'jobs/s' $empty
+                Add-Result 'scale 1M' 'ratio 1M / empty' 'x' @(0..($Runs - 1) | ForEach-Object { $full[$_] / $empty[$_] }) '>= 0.8'
+            }
         }
     }
 }

@@ -95,7 +95,10 @@ public sealed class WorkerHost
     public void Run(CancellationToken stop, CancellationToken kill = default)
     {
         ApplyBusyTimeout();
-        using var watcher = _db.Listen();
+        // Other workers' finished jobs are not this worker's business (unless it exits once the queue is empty): it
+        // wakes for claimable jobs, configuration and control requests (stop, cancel).
+        using var watcher = _db.Listen(QueueChanges.Ready | QueueChanges.Config | QueueChanges.Control
+            | (_options.ExitWhenEmpty ? QueueChanges.Finished : QueueChanges.None));
         using var onStop = stop.Register(watcher.Poke);
         using var onKill = kill.Register(watcher.Poke);
         try
@@ -139,11 +142,11 @@ public sealed class WorkerHost
     {
         var now = Now;
         if (!_registered) SignOn(watcher);
-        var changed = watcher.HasChanged();
+        var changes = watcher.TakeChanges();
         // Another process committed: a config change must apply to the very next claim.
-        if (changed) ReloadConfig();
+        if ((changes & QueueChanges.Config) != 0) ReloadConfig();
         // Stop and cancel requests arrive as commits; look for them at most every 50 ms, but never skip one.
-        _controlDue |= changed;
+        _controlDue |= (changes & QueueChanges.Control) != 0;
         if (_controlDue && now - _lastControl >= ControlCheckInterval)
         {
             if (!_stopping && _registry.IsStopRequested(WorkerId)) BeginStopping("stop requested through the queue");
@@ -159,7 +162,7 @@ public sealed class WorkerHost
 
         // Held results go first, before any recovery below can look at their expired leases.
         var free = _stopping || _outage.IsCorrupt ? 0 : _options.Concurrency - _running.Count;
-        var wantClaim = free > 0 && (changed || _pending.Count > 0 || _nextDue <= now);
+        var wantClaim = free > 0 && ((changes & QueueChanges.Ready) != 0 || _pending.Count > 0 || _nextDue <= now);
         var claimedAll = false;
         if (_pending.Count > 0 || wantClaim)
         {

@@ -1,3 +1,4 @@
+using QueueCtl.Jobs;
 using System.Diagnostics;
 using QueueCtl.Storage;
 
@@ -17,7 +18,7 @@ public sealed class ListenerFacts : IDisposable
         using var writer = _queues.Open();
         using var listener = waiter.Listen();
         Assert.True(listener.IsWatching);
-        Assert.False(listener.HasChanged());
+        Assert.Equal(QueueChanges.None, listener.TakeChanges());
 
         var sw = Stopwatch.StartNew();
         var enqueue = Task.Run(() =>
@@ -29,8 +30,8 @@ public sealed class ListenerFacts : IDisposable
         sw.Stop();
         await enqueue;
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.2), $"woke after {sw.ElapsedMilliseconds} ms");
-        Assert.True(listener.HasChanged());
-        Assert.False(listener.HasChanged());
+        Assert.NotEqual(QueueChanges.None, listener.TakeChanges());
+        Assert.Equal(QueueChanges.None, listener.TakeChanges());
     }
 
     [Fact]
@@ -44,7 +45,7 @@ public sealed class ListenerFacts : IDisposable
         db.Jobs.Enqueue(new JobSpec { Command = "mine" });
         otherDb.Jobs.Enqueue(new JobSpec { Command = "theirs" });
         Assert.False(listener.Wait(TimeSpan.FromMilliseconds(500)));
-        Assert.False(listener.HasChanged());
+        Assert.Equal(QueueChanges.None, listener.TakeChanges());
     }
 
     [Fact]
@@ -75,12 +76,66 @@ public sealed class ListenerFacts : IDisposable
             () => writer.Workers.Register("w", QueueWorkerState.Running, 1, null, 1, null, null),
             () => writer.Workers.RequestStop("w"),
         };
-        foreach (var change in changes)
+        var kinds = new[] { QueueChanges.Finished, QueueChanges.Config, QueueChanges.Config, QueueChanges.Control, QueueChanges.Control };
+        for (var i = 0; i < changes.Length; i++)
         {
-            change();
+            changes[i]();
             Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
-            Assert.True(listener.HasChanged());
+            Assert.Equal(kinds[i], listener.TakeChanges());
         }
+    }
+
+    [Fact]
+    public void A_listener_hears_only_the_kinds_it_was_opened_for()
+    {
+        if (!PgQueues.Ready()) return;
+        using var waiter = _queues.Open();
+        using var writer = _queues.Open();
+        using var listener = waiter.Listen(QueueChanges.Ready | QueueChanges.Control);
+        using var all = waiter.Listen();
+        writer.Jobs.Enqueue(new JobSpec { Id = "done", Command = "echo" });
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
+        Assert.True(all.Wait(TimeSpan.FromSeconds(5)));
+        Assert.Equal(QueueChanges.Ready, listener.TakeChanges());
+        Assert.Equal(QueueChanges.Ready, all.TakeChanges());
+
+        // A run that ends the job is Finished only: the narrow listener sleeps through it, the other hears it.
+        var leases = writer.Leases("w1");
+        var claim = Assert.Single(leases.FinishAndClaim([], 1).Claimed);
+        leases.FinishAndClaim([new FinishedRun(claim, RunOutcome.Success())], 0);
+        Assert.True(all.Wait(TimeSpan.FromSeconds(5)));
+        Assert.Equal(QueueChanges.Finished, all.TakeChanges());
+        Assert.False(listener.Wait(TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(QueueChanges.None, listener.TakeChanges());
+
+        // A failed run that will be retried makes the job claimable again: Ready.
+        writer.Jobs.Enqueue(new JobSpec { Id = "again", Command = "echo", MaxRetries = 3 });
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
+        listener.TakeChanges();
+        claim = Assert.Single(leases.FinishAndClaim([], 1).Claimed);
+        leases.FinishAndClaim([new FinishedRun(claim, RunOutcome.Failure("boom"))], 0);
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
+        Assert.Equal(QueueChanges.Ready, listener.TakeChanges());
+    }
+
+    [Fact]
+    public void A_watched_driver_rereads_its_configuration_only_after_another_process_changed_it()
+    {
+        if (!PgQueues.Ready()) return;
+        using var worker = _queues.Open();
+        using var admin = _queues.Open();
+        using var listener = worker.Listen(QueueChanges.Ready);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        // Changed behind the driver's back (no notification): a watched driver keeps what it read.
+        worker.ReloadConfig();
+        PgQueues.Execute($"INSERT INTO \"{_queues.Schema}\".config (name, value) VALUES ('max-retries', '9')");
+        Thread.Sleep(300);
+        Assert.NotEqual(9, worker.ReloadConfig().MaxRetries);
+
+        // Through the queue, another process's change is notified and read at the next reload.
+        admin.Settings.Set("max-retries", "5");
+        while (worker.ReloadConfig().MaxRetries != 5 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.Equal(5, worker.ReloadConfig().MaxRetries);
     }
 
     [Fact]
@@ -94,7 +149,7 @@ public sealed class ListenerFacts : IDisposable
         var sw = Stopwatch.StartNew();
         Assert.False(listener.Wait(TimeSpan.FromMilliseconds(300)));
         Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(290));
-        Assert.True(listener.HasChanged()); // after a poll, the caller looks
-        Assert.False(listener.HasChanged());
+        Assert.NotEqual(QueueChanges.None, listener.TakeChanges()); // after a poll, the caller looks
+        Assert.Equal(QueueChanges.None, listener.TakeChanges());
     }
 }

@@ -59,8 +59,11 @@ public interface IQueueDriver : IDisposable
     /// <summary>The claims, leases and finishes of one worker.</summary>
     ILeaseStore Leases(string workerId);
 
-    /// <summary>A new listener for other processes' changes to the queue. The caller disposes it.</summary>
-    IQueueListener Listen();
+    /// <summary>
+    /// A new listener for other processes' changes to the queue, of the kinds in <paramref name="interest"/> (an engine
+    /// that cannot tell kinds apart reports every change). The caller disposes it.
+    /// </summary>
+    IQueueListener Listen(QueueChanges interest = QueueChanges.All);
 
     /// <summary>True when <paramref name="error"/> says the store is damaged: waiting does not cure it.</summary>
     bool IsCorruption(QueueException error);

@@ -13,12 +13,15 @@ public interface IQueueListener : IDisposable
     /// <summary>Wakes <see cref="Wait"/> for a reason inside this process. Thread-safe.</summary>
     void Poke();
 
-    /// <summary>True once per change made by another connection since the last call.</summary>
-    bool HasChanged();
+    /// <summary>
+    /// The kinds of the changes made by other connections since the last call (each reported once), among those the
+    /// listener was opened for; <see cref="QueueChanges.None"/> when there were none.
+    /// </summary>
+    QueueChanges TakeChanges();
 
     /// <summary>
     /// Blocks until another connection's change is visible, <see cref="Poke"/> is called, or <paramref name="timeout"/>
-    /// passes. Returns true for a visible change. Does not consume the change: <see cref="HasChanged"/> still reports it.
+    /// passes. Returns true for a visible change. Does not consume the change: <see cref="TakeChanges"/> still reports it.
     /// With <paramref name="waitForWriters"/> false, a change that is not visible yet is left for a later look instead of
     /// waiting on the writer: for a caller that is busy anyway.
     /// </summary>

@@ -18,12 +18,18 @@ internal sealed class PgSession
         "set_config('idle_in_transaction_session_timeout', @idle, true), " +
         "coalesce(@now, (extract(epoch from clock_timestamp()) * 1000)::bigint)";
 
+    // A worker's statements touch a handful of rows by key or through a small index. A queue's statistics lag far
+    // behind it (a table analyzed when nearly empty that now holds thousands of jobs, or the reverse), and on them the
+    // planner can prefer reading the whole table: in a worker's transactions it is told not to.
+    private const string StartByIndexSql = StartSql + ", set_config('enable_seqscan', 'off', true)";
+
     private readonly PostgresDriver _db;
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly int _commandTimeoutSeconds;
 
-    public PgSession(PostgresDriver db, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan busyTimeout, long? stampedNow)
+    public PgSession(PostgresDriver db, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan busyTimeout, long? stampedNow,
+        bool byIndex = false)
     {
         _db = db;
         _connection = connection;
@@ -33,7 +39,7 @@ internal sealed class PgSession
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
         _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, (timeoutMs + 999) / 1000 + 1);
         var idleMs = Math.Clamp(timeoutMs * 4, 1000, 10_000);
-        Now = Query(StartSql, r => r.GetInt64(3), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Now = Query(byIndex ? StartByIndexSql : StartSql, r => r.GetInt64(3), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             Pg.Text("idle", idleMs.ToString(System.Globalization.CultureInfo.InvariantCulture)), Pg.Big("now", stampedNow)).Single();
     }
 
@@ -79,6 +85,17 @@ internal sealed class PgSession
     public List<T> Query<T>(string sql, Func<NpgsqlDataReader, T> map, params NpgsqlParameter[] parameters) =>
         QueryBound<T>(sql, r => () => map(r), parameters);
 
-    /// <summary>Wakes the queue's listeners once this transaction commits (several calls send one notification).</summary>
-    public void Notify() => Execute("SELECT pg_notify(@channel, @token)", Pg.Text("channel", _db.Channel), Pg.Text("token", _db.NotifyToken));
+    /// <summary>Wakes the queue's listeners with a change of <paramref name="kinds"/> once this transaction commits.</summary>
+    public void Notify(QueueChanges kinds) => _notify |= kinds;
+
+    private QueueChanges _notify;
+
+    /// <summary>Sends the notification of this transaction's changes, one for all their kinds; called just before commit.</summary>
+    internal void SendNotifications()
+    {
+        if (_notify == QueueChanges.None) return;
+        Execute("SELECT pg_notify(@channel, @payload)", Pg.Text("channel", _db.Channel),
+            Pg.Text("payload", _db.NotifyToken + ":" + ((int)_notify).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        _notify = QueueChanges.None;
+    }
 }

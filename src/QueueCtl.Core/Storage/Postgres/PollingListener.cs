@@ -22,13 +22,13 @@ internal sealed class PollingListener : IQueueListener
         }
     }
 
-    public bool HasChanged()
+    public QueueChanges TakeChanges()
     {
         lock (_gate)
         {
             var changed = _maybeChanged;
             _maybeChanged = false;
-            return changed;
+            return changed ? QueueChanges.All : QueueChanges.None;
         }
     }
 

@@ -30,9 +30,9 @@ internal sealed class PostgresConfigStore : IConfigStore
         {
             session.Execute("INSERT INTO {s}.config (name, value) VALUES (@name, @value) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 Pg.Text("name", setting.Name), Pg.Text("value", normalized));
-            session.Notify();
+            session.Notify(QueueChanges.Config);
         });
-        _db.ReloadConfig();
+        _db.LoadConfig();
         return StoredRows.ConfigEntry(setting, normalized);
     }
 
@@ -42,9 +42,9 @@ internal sealed class PostgresConfigStore : IConfigStore
         _db.Run(session =>
         {
             session.Execute("DELETE FROM {s}.config WHERE name = @name", Pg.Text("name", setting.Name));
-            session.Notify();
+            session.Notify(QueueChanges.Config);
         });
-        _db.ReloadConfig();
+        _db.LoadConfig();
         return StoredRows.ConfigEntry(setting, null);
     }
 }

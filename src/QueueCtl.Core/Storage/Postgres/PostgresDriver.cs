@@ -64,7 +64,8 @@ public sealed class PostgresDriver : IQueueDriver
 
     public ILeaseStore Leases(string workerId) => new PostgresLeaseStore(this, workerId);
 
-    public IQueueListener Listen() => _address.Listen ? new PostgresListener(this) : new PollingListener();
+    public IQueueListener Listen(QueueChanges interest = QueueChanges.All) =>
+        _address.Listen ? new PostgresListener(this, interest) : new PollingListener();
 
     /// <summary>The server reports damaged data or a damaged index (XX001, XX002): waiting does not cure it.</summary>
     public bool IsCorruption(QueueException error) =>
@@ -98,12 +99,12 @@ public sealed class PostgresDriver : IQueueDriver
     {
         var parsed = PostgresAddress.Parse(address, options.Credential);
         Tune(parsed.Builder, parsed.Listen);
-        var dataSource = NpgsqlDataSource.Create(parsed.Builder);
+        var dataSource = PostgresDataSources.Get(parsed.Builder);
         var db = new PostgresDriver(parsed, dataSource, options.Clock ?? TimeProvider.System, stampClock);
         try
         {
             db.Run(session => { PostgresSchema.Migrate(session, db); return 0; }, "cannot be opened");
-            db.ReloadConfig();
+            db.LoadConfig();
             return db;
         }
         catch
@@ -137,14 +138,46 @@ public sealed class PostgresDriver : IQueueDriver
         // not keep; everything else the driver relies on is transaction-scoped (set_config(…, true), advisory xact locks).
         if (b.MaxAutoPrepare == 0 && listen) b.MaxAutoPrepare = 64;
         if (string.IsNullOrEmpty(b.ApplicationName)) b.ApplicationName = "QueueCtl";
+        // Nothing the driver does outlives its transaction, so a connection back in the pool needs no reset: with
+        // prepared statements kept, Npgsql's reset is five statements before every transaction's first.
+        b.NoResetOnClose = true;
     }
 
+    /// <summary>
+    /// Rereads the configuration, unless a listener of this driver has been connected since the last read and no
+    /// change of it was notified: a worker asks at every change and heartbeat, and the answer is nearly always "same".
+    /// </summary>
     public QueueConfig ReloadConfig()
     {
+        if (Volatile.Read(ref _configWatchers) > 0 && Interlocked.Read(ref _configVersion) == Interlocked.Read(ref _loadedConfigVersion))
+            return _config;
+        return LoadConfig();
+    }
+
+    private int _configWatchers;
+    private long _configVersion;
+    private long _loadedConfigVersion = -1;
+
+    /// <summary>A listener of this driver connected (true) or lost its connection (false).</summary>
+    internal void ConfigWatched(bool connected)
+    {
+        if (connected) ConfigMayHaveChanged();
+        Interlocked.Add(ref _configWatchers, connected ? 1 : -1);
+    }
+
+    /// <summary>A listener saw a configuration change by another process, or may have missed one.</summary>
+    internal void ConfigMayHaveChanged() => Interlocked.Increment(ref _configVersion);
+
+    /// <summary>Reads the configuration from the queue.</summary>
+    internal QueueConfig LoadConfig()
+    {
+        var version = Interlocked.Read(ref _configVersion);
         var stored = Run(s => s.Query("SELECT name, value FROM {s}.config", r => (r.GetString(0), r.GetString(1))))
             .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
         // The synchronous setting is SQLite's: it is stored and shown like any other, and means nothing here.
-        return _config = QueueConfig.From(stored);
+        _config = QueueConfig.From(stored);
+        Interlocked.Exchange(ref _loadedConfigVersion, version);
+        return _config;
     }
 
     /// <summary>The SQL with {s} replaced by the quoted schema, built once per text.</summary>
@@ -155,24 +188,37 @@ public sealed class PostgresDriver : IQueueDriver
     /// of the server or the link become QueueException(DatabaseUnavailable); after a broken connection the pool is
     /// emptied, so the next call connects afresh.
     /// </summary>
-    internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used")
+    internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used") => Run(work, what, byIndex: false);
+
+    /// <summary>As <see cref="Run{T}(Func{PgSession, T}, string)"/>, for a worker's work: see <see cref="PgSession"/>'s byIndex.</summary>
+    internal T RunByIndex<T>(Func<PgSession, T> work) => Run(work, "cannot be used", byIndex: true);
+
+    private T Run<T>(Func<PgSession, T> work, string what, bool byIndex)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         for (var attempt = 1; ; attempt++)
         {
             NpgsqlConnection? connection = null;
+            PgSession? session = null;
             try
             {
                 connection = _dataSource.OpenConnection();
                 using var transaction = connection.BeginTransaction();
-                var session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow());
+                session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow(), byIndex);
                 var result = work(session);
+                session.SendNotifications();
                 transaction.Commit();
                 return result;
             }
             catch (PostgresException ex) when (attempt < MaxAttempts && PostgresErrors.IsRetryable(ex))
             {
                 // A deadlock or serialization failure rolled the whole transaction back: run it again.
+            }
+            catch (Exception ex) when (attempt == 1 && session is null && PostgresErrors.IsClosedConnection(ex))
+            {
+                // A pooled connection the server closed while it sat idle (a restart, an idle timeout): nothing of the
+                // work was sent yet, so it runs once more on a fresh connection.
+                _dataSource.Clear();
             }
             catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
             {
@@ -198,7 +244,7 @@ public sealed class PostgresDriver : IQueueDriver
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _dataSource.Dispose();
+        // The pool is shared with the process's other drivers (PostgresDataSources): it stays.
+        Interlocked.Exchange(ref _disposed, 1);
     }
 }

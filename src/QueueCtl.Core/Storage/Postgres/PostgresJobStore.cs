@@ -74,7 +74,7 @@ internal sealed class PostgresJobStore : IJobStore
                 }
                 pending = retry;
             }
-            if (results.Any(r => r?.Job is not null)) session.Notify();
+            if (results.Any(r => r?.Job is not null)) session.Notify(QueueChanges.Ready);
         });
         _db.Counts.Wrote();
         return results!;
@@ -181,7 +181,7 @@ internal sealed class PostgresJobStore : IJobStore
         var deleted = session.Execute("DELETE FROM {s}.jobs WHERE lower(id) = lower(@id) AND state = @state",
             Pg.Text("id", job.Id), Pg.Text("state", job.State.ToString()));
         if (deleted == 0) return null;
-        session.Notify();
+        session.Notify(QueueChanges.Finished);
         return job;
     });
 
@@ -194,7 +194,7 @@ internal sealed class PostgresJobStore : IJobStore
             "UPDATE {s}.jobs SET state = 'Pending', attempts = 0, run_at = @now, updated_at = @now, finished_at = NULL, " +
             $"cancel_requested = false, lease_until = NULL WHERE lower(id) = lower(@id) AND state = 'Dead' RETURNING {PgJobRows.Columns}",
             PgJobRows.Jobs(_db.Address), Pg.Text("id", job.Id), Pg.Big("now", session.Now)).SingleOrDefault();
-        if (moved is not null) session.Notify();
+        if (moved is not null) session.Notify(QueueChanges.Ready);
         return moved;
     });
 
@@ -217,7 +217,7 @@ internal sealed class PostgresJobStore : IJobStore
                 PgJobRows.Jobs(_db.Address), Pg.Text("id", job.Id), Pg.Int("run", job.Runs), Pg.Big("now", session.Now)).SingleOrDefault(),
             _ => throw StoredRows.CancelFinal(job),
         };
-        if (changed is not null) session.Notify();
+        if (changed is not null) session.Notify(job.State == QueueJobState.Processing ? QueueChanges.Control : QueueChanges.Finished);
         return changed;
     });
 

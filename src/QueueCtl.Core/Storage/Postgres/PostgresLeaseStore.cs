@@ -35,13 +35,12 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     /// </summary>
     public ClaimCycle FinishAndClaim(IReadOnlyList<FinishedRun> finished, int count)
     {
-        var cycle = _db.Run(session =>
+        var cycle = _db.RunByIndex(session =>
         {
             var now = session.Now;
             var policy = RetryPolicy.From(_db.Config);
             var accepted = RunFinishes.Record(session,
                 finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(), policy, WorkerId);
-            if (accepted.Any(a => a)) session.Notify();
             var claimed = count <= 0 ? new List<ClaimedJob>() : session.QueryBound(ClaimSql, PgJobRows.WithSeq(_db.Address),
                     Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count))
                 .Select(c => new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)))
@@ -60,12 +59,13 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     public IReadOnlyList<LeaseRenewal> Renew(IReadOnlyList<ClaimedJob> running)
     {
         if (running.Count == 0) return Array.Empty<LeaseRenewal>();
-        return _db.Run(session =>
+        // Found by primary key, as in RunFinishes.
+        return _db.RunByIndex(session =>
         {
             var lease = session.Now + LeaseMs;
             var kept = session.Query(
                     "UPDATE {s}.jobs SET lease_until = @lease FROM unnest(@seqs, @runs, @workers) AS r (seq, run, worker) " +
-                    "WHERE jobs.seq = r.seq AND jobs.runs = r.run AND jobs.worker_id = r.worker AND jobs.state = 'Processing' " +
+                    "WHERE jobs.seq = ANY (@seqs) AND jobs.seq = r.seq AND jobs.runs = r.run AND jobs.worker_id = r.worker AND (jobs.state = 'Processing') IS TRUE " +
                     "RETURNING jobs.seq, jobs.cancel_requested",
                     r => (Seq: r.GetInt64(0), Cancel: r.GetBoolean(1)),
                     Pg.Big("lease", lease), Pg.Bigs("seqs", running.Select(c => (long?)c.Seq)), Pg.Ints("runs", running.Select(c => c.Run)),
@@ -76,7 +76,7 @@ internal sealed class PostgresLeaseStore : ILeaseStore
         });
     }
 
-    public IReadOnlyList<long> CancelRequests() => _db.Run(session => session.Query(
+    public IReadOnlyList<long> CancelRequests() => _db.RunByIndex(session => session.Query(
         "SELECT seq FROM {s}.jobs WHERE state = 'Processing' AND worker_id = @worker AND cancel_requested",
         r => r.GetInt64(0), Pg.Text("worker", WorkerId)));
 
@@ -89,7 +89,7 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     public IReadOnlyList<string> RecoverExpired(IReadOnlyCollection<long>? held = null,
         Func<IReadOnlyList<string>, IReadOnlyCollection<string>>? stopOwners = null)
     {
-        var recovered = _db.Run<IReadOnlyList<string>>(session =>
+        var recovered = _db.RunByIndex<IReadOnlyList<string>>(session =>
         {
             var now = session.Now;
             var policy = RetryPolicy.From(_db.Config);
@@ -108,14 +108,13 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                 .ToList();
             var accepted = RunFinishes.Record(session, ends, policy, countFor: null);
             var done = ends.Where((_, i) => accepted[i]).Select(e => e.Job.Id).ToList();
-            if (done.Count > 0) session.Notify();
             return done;
         });
         if (recovered.Count > 0) _db.Counts.Wrote();
         return recovered;
     }
 
-    public int ExpireLeasesOf(string deadWorkerId) => _db.Run(session => session.Execute(
+    public int ExpireLeasesOf(string deadWorkerId) => _db.RunByIndex(session => session.Execute(
         "UPDATE {s}.jobs SET lease_until = @expired WHERE state = 'Processing' AND worker_id = @worker",
         Pg.Big("expired", session.Now - 1), Pg.Text("worker", deadWorkerId)));
 }

@@ -8,7 +8,9 @@ namespace QueueCtl.Storage.Postgres;
 /// visible. A background task waits on the connection (no thread, no polling while idle); when the connection breaks
 /// it reconnects with backoff and reports a change, since notifications may have been missed meanwhile. Nothing
 /// here throws out of <see cref="Wait"/>. This driver's own notifications (its token) are not changes "by another
-/// connection" and are ignored.
+/// connection" and are ignored. A notification's payload is "token:kinds" (<see cref="QueueChanges"/> as a number);
+/// only the kinds the listener was opened for count as changes. While connected, the listener also tells its driver of
+/// configuration changes, so the driver rereads the configuration only when it changed.
 /// </summary>
 internal sealed class PostgresListener : IQueueListener
 {
@@ -16,21 +18,23 @@ internal sealed class PostgresListener : IQueueListener
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
 
     private readonly PostgresDriver _db;
+    private readonly QueueChanges _interest;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private readonly Task _loop;
-    private long _changes;
-    private long _seen;
+    private QueueChanges _changes;
     private bool _signalled;
     private bool _poked;
 
-    public PostgresListener(PostgresDriver db)
+    public PostgresListener(PostgresDriver db, QueueChanges interest)
     {
         _db = db;
+        _interest = interest;
         NpgsqlConnection? first = null;
         try
         {
             first = Connect(CancellationToken.None).GetAwaiter().GetResult();
+            _db.ConfigWatched(true);
         }
         catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
         {
@@ -50,13 +54,13 @@ internal sealed class PostgresListener : IQueueListener
         }
     }
 
-    public bool HasChanged()
+    public QueueChanges TakeChanges()
     {
         lock (_gate)
         {
-            if (_changes == _seen) return false;
-            _seen = _changes;
-            return true;
+            var changes = _changes;
+            _changes = QueueChanges.None;
+            return changes;
         }
     }
 
@@ -76,7 +80,7 @@ internal sealed class PostgresListener : IQueueListener
                 if (_signalled)
                 {
                     _signalled = false;
-                    if (_changes != _seen) return true;
+                    if (_changes != QueueChanges.None) return true;
                 }
                 var remaining = deadline - DateTime.UtcNow;
                 if (remaining <= TimeSpan.Zero) return false;
@@ -85,14 +89,27 @@ internal sealed class PostgresListener : IQueueListener
         }
     }
 
-    private void Changed()
+    private void Changed(QueueChanges kinds)
     {
+        if ((kinds & QueueChanges.Config) != 0) _db.ConfigMayHaveChanged();
+        kinds &= _interest;
+        if (kinds == QueueChanges.None) return;
         lock (_gate)
         {
-            _changes++;
+            _changes |= kinds;
             _signalled = true;
             Monitor.PulseAll(_gate);
         }
+    }
+
+    /// <summary>The kinds a payload names; every kind for a payload without them. Null for this driver's own.</summary>
+    private QueueChanges? KindsOf(string payload)
+    {
+        var colon = payload.IndexOf(':');
+        var token = colon < 0 ? payload : payload[..colon];
+        if (token == _db.NotifyToken) return null;
+        return colon >= 0 && int.TryParse(payload.AsSpan(colon + 1), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var kinds) ? (QueueChanges)kinds & QueueChanges.All : QueueChanges.All;
     }
 
     private async Task<NpgsqlConnection> Connect(CancellationToken cancel)
@@ -103,7 +120,7 @@ internal sealed class PostgresListener : IQueueListener
             await connection.OpenAsync(cancel).ConfigureAwait(false);
             connection.Notification += (_, e) =>
             {
-                if (e.Payload != _db.NotifyToken) Changed();
+                if (KindsOf(e.Payload) is { } kinds) Changed(kinds);
             };
             await using var listen = new NpgsqlCommand($"LISTEN \"{_db.Channel}\"", connection);
             await listen.ExecuteNonQueryAsync(cancel).ConfigureAwait(false);
@@ -126,8 +143,9 @@ internal sealed class PostgresListener : IQueueListener
                 if (connection is null)
                 {
                     connection = await Connect(_stop.Token).ConfigureAwait(false);
+                    _db.ConfigWatched(true);
                     retry = FirstRetry;
-                    Changed(); // whatever was notified while the connection was down is lost: have the caller look
+                    Changed(QueueChanges.All); // whatever was notified while the connection was down is lost: have the caller look
                 }
                 await connection.WaitAsync(_stop.Token).ConfigureAwait(false);
             }
@@ -140,9 +158,10 @@ internal sealed class PostgresListener : IQueueListener
                 // Broken link, server restart, failed reconnect: start over on a new connection after a pause.
                 if (connection is not null)
                 {
+                    _db.ConfigWatched(false);
                     await DisposeQuietly(connection).ConfigureAwait(false);
                     connection = null;
-                    Changed();
+                    Changed(QueueChanges.All);
                 }
                 try
                 {
@@ -155,7 +174,11 @@ internal sealed class PostgresListener : IQueueListener
                 retry = retry * 2 > LastRetry ? LastRetry : retry * 2;
             }
         }
-        if (connection is not null) await DisposeQuietly(connection).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            _db.ConfigWatched(false);
+            await DisposeQuietly(connection).ConfigureAwait(false);
+        }
     }
 
     private static async Task DisposeQuietly(NpgsqlConnection connection)

@@ -26,7 +26,7 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
         Pg.Text("id", id), Pg.Text("host", Environment.MachineName), Pg.Int("pid", processId),
         Pg.Big("pstart", processStartedAt is { } ps ? UnixTime.ToMs(ps) : null), Pg.Text("state", state.ToString()),
         Pg.Int("concurrency", concurrency), Pg.Big("now", session.Now), Pg.Text("log", logPath), Pg.Text("version", version));
-        session.Notify(); // Start-QueueWorker waits for its worker to sign on
+        session.Notify(QueueChanges.Control); // Start-QueueWorker waits for its worker to sign on
     });
 
     public void SetProcess(string id, int processId, DateTime? processStartedAt) => _db.Run(session => session.Execute(
@@ -52,7 +52,7 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
             "UPDATE {s}.workers SET state = @state, heartbeat_at = @now, " +
             "stopped_at = CASE WHEN @state IN ('Stopped', 'Lost') THEN @now ELSE NULL END WHERE lower(id) = lower(@id)",
             Pg.Text("id", id), Pg.Text("state", state.ToString()), Pg.Big("now", session.Now));
-        session.Notify();
+        session.Notify(QueueChanges.Control);
     });
 
     /// <summary>Asks a live worker to stop after its running jobs, and wakes it. Returns false when it is not alive.</summary>
@@ -62,7 +62,7 @@ internal sealed class PostgresWorkerRegistry : IWorkerRegistry
             "UPDATE {s}.workers SET stop_requested = true, state = CASE WHEN state = 'Running' THEN 'Stopping' ELSE state END " +
             $"WHERE lower(id) = lower(@id) AND state IN {LiveStates}",
             Pg.Text("id", id)) == 1;
-        if (asked) session.Notify();
+        if (asked) session.Notify(QueueChanges.Control);
         return asked;
     });
 

@@ -9,10 +9,14 @@ internal sealed record RunEnd(long Seq, int Run, string WorkerId, QueueJob Job, 
 /// Records the ends of many runs in one statement: each is fenced on (seq, run, worker, Processing), moves its job as
 /// <see cref="JobTransition"/> says (the backoff counted from the transaction's server time), appends a failure to the
 /// error history as SQLite's json_insert(errors, '$[#]', …) does, and stores its output. Optionally adds the accepted
-/// runs to a worker's counters in the same statement.
+/// runs to a worker's counters in the same statement. Listeners hear of jobs that ended (Finished) and of jobs due
+/// again (Ready).
 /// </summary>
 internal static class RunFinishes
 {
+    // The rows are found by primary key: jobs.seq = ANY (@seqs) beside the join, as the planner cannot see into unnest,
+    // and the state test written so that no partial index matches it. Otherwise, on statistics that lag a busy queue,
+    // the planner picks jobs_leases or jobs_state and wades through thousands of dead entries for a handful of rows.
     private const string Sql =
         "WITH f AS (SELECT * FROM unnest(@seqs, @runs, @workers, @states, @retry_ats, @finished_ats, @exit_codes, @errors, " +
         "@formats, @stdouts, @stderrs, @stdout_dropped, @stderr_dropped) AS f (seq, run, worker, state, retry_at, finished_at, " +
@@ -22,7 +26,7 @@ internal static class RunFinishes
         "errors = CASE WHEN f.error IS NULL THEN jobs.errors ELSE coalesce(jobs.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(" +
         "'at', @now, 'attempt', jobs.attempts, 'run', jobs.runs, 'error', f.error, 'exitCode', f.exit_code)) END, " +
         "lease_until = NULL, cancel_requested = false " +
-        "FROM f WHERE jobs.seq = f.seq AND jobs.runs = f.run AND jobs.worker_id = f.worker AND jobs.state = 'Processing' " +
+        "FROM f WHERE jobs.seq = ANY (@seqs) AND jobs.seq = f.seq AND jobs.runs = f.run AND jobs.worker_id = f.worker AND (jobs.state = 'Processing') IS TRUE " +
         "RETURNING jobs.seq, f.state), " +
         "o AS (INSERT INTO {s}.job_output (job_seq, run, format, stdout, stderr, stdout_dropped, stderr_dropped) " +
         "SELECT f.seq, f.run, f.format, f.stdout, f.stderr, f.stdout_dropped, f.stderr_dropped FROM f JOIN u ON u.seq = f.seq " +
@@ -62,7 +66,14 @@ internal static class RunFinishes
                 Pg.Bigs("stderr_dropped", outputs.Select(o => o?.DroppedError)),
                 Pg.Big("now", now), Pg.Text("count_for", countFor))
             .ToHashSet();
-        foreach (var (e, i) in first) accepted[i] = done.Contains(e.Seq);
+        var changes = QueueChanges.None;
+        for (var k = 0; k < first.Count; k++)
+        {
+            if (!done.Contains(first[k].e.Seq)) continue;
+            accepted[first[k].i] = true;
+            changes |= next[k].IsFinal ? QueueChanges.Finished : QueueChanges.Ready;
+        }
+        session.Notify(changes);
         return accepted;
     }
 }

@@ -53,7 +53,7 @@ public sealed class SqliteDriver : IQueueDriver
 
     public ILeaseStore Leases(string workerId) => new SqliteLeaseStore(this, workerId);
 
-    public IQueueListener Listen() => new SqliteListener(this);
+    public IQueueListener Listen(QueueChanges interest = QueueChanges.All) => new SqliteListener(this);
 
     bool IQueueDriver.IsCorruption(QueueException error) => IsCorruption(error);
 

@@ -31,18 +31,18 @@ internal sealed class SqliteListener : IQueueListener
         _signal.Set();
     }
 
-    /// <summary>True once per change committed by another connection since the last call.</summary>
-    public bool HasChanged()
+    /// <summary>Every kind, once per change committed by another connection since the last call: a commit says not what changed.</summary>
+    public QueueChanges TakeChanges()
     {
         var version = _db.DataVersion();
-        if (version == _seenVersion) return false;
+        if (version == _seenVersion) return QueueChanges.None;
         _seenVersion = version;
-        return true;
+        return QueueChanges.All;
     }
 
     /// <summary>
     /// Blocks until another connection's commit is visible, <see cref="Poke"/> is called, or <paramref name="timeout"/>
-    /// passes. Returns true for a visible change. Does not consume the change: <see cref="HasChanged"/> still reports it.
+    /// passes. Returns true for a visible change. Does not consume the change: <see cref="TakeChanges"/> still reports it.
     /// With <paramref name="waitForWriters"/> false, an event whose commit is not visible yet is left for a later look
     /// instead of waiting on the write lock: for a caller that is busy anyway and must not slow the writers down.
     /// </summary>
