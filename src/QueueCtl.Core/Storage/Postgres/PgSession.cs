@@ -53,6 +53,22 @@ internal sealed class PgSession
         return command;
     }
 
+    /// <summary>A statement for <see cref="Batch"/>.</summary>
+    public NpgsqlBatchCommand BatchCommand(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(_db.Sql(sql));
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    /// <summary>Statements sent together, in one round trip; each sees the ones before it. Results come in order.</summary>
+    public NpgsqlBatch Batch(params NpgsqlBatchCommand[] commands)
+    {
+        var batch = new NpgsqlBatch(_connection, _transaction) { Timeout = _commandTimeoutSeconds };
+        foreach (var command in commands) batch.BatchCommands.Add(command);
+        return batch;
+    }
+
     public int Execute(string sql, params NpgsqlParameter[] parameters)
     {
         using var command = Command(sql, parameters);
@@ -93,9 +109,21 @@ internal sealed class PgSession
     /// <summary>Sends the notification of this transaction's changes, one for all their kinds; called just before commit.</summary>
     internal void SendNotifications()
     {
-        if (_notify == QueueChanges.None) return;
-        Execute("SELECT pg_notify(@channel, @payload)", Pg.Text("channel", _db.Channel),
+        if (TakeNotification() is not { } notify) return;
+        using var batch = Batch(notify);
+        batch.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The statement that notifies of the changes so far, for a batch that ends the transaction's work (null when
+    /// there are none); they count as sent.
+    /// </summary>
+    internal NpgsqlBatchCommand? TakeNotification()
+    {
+        if (_notify == QueueChanges.None) return null;
+        var command = BatchCommand("SELECT pg_notify(@channel, @payload)", Pg.Text("channel", _db.Channel),
             Pg.Text("payload", _db.NotifyToken + ":" + ((int)_notify).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         _notify = QueueChanges.None;
+        return command;
     }
 }

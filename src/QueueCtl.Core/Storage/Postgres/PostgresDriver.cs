@@ -124,7 +124,6 @@ public sealed class PostgresDriver : IQueueDriver
     {
         if (b.MaxPoolSize == 100) b.MaxPoolSize = 10;
         if (b.Timeout == 15) b.Timeout = 3;
-        if (b.KeepAlive == 0) b.KeepAlive = 5;
         if (!b.TcpKeepAlive)
         {
             b.TcpKeepAlive = true;
@@ -239,8 +238,14 @@ public sealed class PostgresDriver : IQueueDriver
     private long? StampedNow() => _stampClock?.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>A connection of its own, outside the pool, for a listener (not opened yet).</summary>
-    internal NpgsqlConnection CreateListenerConnection() =>
-        new(new NpgsqlConnectionStringBuilder(_address.Builder.ConnectionString) { Pooling = false, MaxAutoPrepare = 0 }.ConnectionString);
+    /// <remarks>A listener only reads, so only a query of its own notices a link that died without a word (Npgsql's keepalive,
+    /// every 5 s unless the address sets it); pooled connections are checked by their next use and the kernel's probes.</remarks>
+    internal NpgsqlConnection CreateListenerConnection()
+    {
+        var b = new NpgsqlConnectionStringBuilder(_address.Builder.ConnectionString) { Pooling = false, MaxAutoPrepare = 0 };
+        if (b.KeepAlive == 0) b.KeepAlive = 5;
+        return new NpgsqlConnection(b.ConnectionString);
+    }
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using Npgsql;
 using QueueCtl.Jobs;
 
 namespace QueueCtl.Storage.Postgres;
@@ -30,21 +31,41 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     private long LeaseMs => (long)_db.Config.LeaseDuration.TotalMilliseconds;
 
     /// <summary>
-    /// One transaction: records the finished runs, then claims up to <paramref name="count"/> due jobs. When fewer jobs
-    /// were due than asked for, reports when the next one is.
+    /// One transaction: records the finished runs, then claims up to <paramref name="count"/> due jobs, and notifies,
+    /// all in one round trip. When fewer jobs were due than asked for, reports when the next one is.
     /// </summary>
     public ClaimCycle FinishAndClaim(IReadOnlyList<FinishedRun> finished, int count)
     {
         var cycle = _db.RunByIndex(session =>
         {
             var now = session.Now;
-            var policy = RetryPolicy.From(_db.Config);
-            var accepted = RunFinishes.Record(session,
-                finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(), policy, WorkerId);
-            var claimed = count <= 0 ? new List<ClaimedJob>() : session.QueryBound(ClaimSql, PgJobRows.WithSeq(_db.Address),
-                    Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count))
-                .Select(c => new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)))
-                .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
+            var finish = finished.Count == 0 ? null : RunFinishes.Prepare(session,
+                finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(),
+                RetryPolicy.From(_db.Config), WorkerId);
+            var claim = count <= 0 ? null : session.BatchCommand(ClaimSql,
+                Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count));
+            var notify = session.TakeNotification();
+            var accepted = Array.Empty<bool>();
+            var claimed = new List<ClaimedJob>();
+            using (var batch = session.Batch(new[] { finish?.Command, claim, notify }.OfType<NpgsqlBatchCommand>().ToArray()))
+            using (var reader = batch.ExecuteReader())
+            {
+                if (finish is not null)
+                {
+                    accepted = finish.Read(reader);
+                    reader.NextResult();
+                }
+                if (claim is not null)
+                {
+                    var map = PgJobRows.WithSeq(_db.Address)(reader);
+                    while (reader.Read())
+                    {
+                        var c = map();
+                        claimed.Add(new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)));
+                    }
+                }
+            }
+            claimed.Sort((a, b) => a.Job.RunAt != b.Job.RunAt ? a.Job.RunAt.CompareTo(b.Job.RunAt) : a.Seq.CompareTo(b.Seq));
             TimeSpan? nextDue = null;
             if (claimed.Count < count
                 && session.Scalar<long?>("SELECT min(run_at) FROM {s}.jobs WHERE state IN ('Pending', 'Failed')") is { } due)

@@ -44,36 +44,56 @@ internal static class RunFinishes
     /// </summary>
     public static bool[] Record(PgSession session, IReadOnlyList<RunEnd> ends, RetryPolicy policy, string? countFor)
     {
-        var accepted = new bool[ends.Count];
-        if (ends.Count == 0) return accepted;
+        if (ends.Count == 0) return new bool[0];
+        var pending = Prepare(session, ends, policy, countFor);
+        using var batch = session.Batch(pending.Command);
+        using var reader = batch.ExecuteReader();
+        return pending.Read(reader);
+    }
+
+    /// <summary>
+    /// The statement that records <paramref name="ends"/>, to run alone or in a batch with others (one round trip),
+    /// and what reads its result. Listeners are notified of the kinds the ends would cause if accepted: a rejected end
+    /// costs at most a spurious wake-up.
+    /// </summary>
+    public static PendingFinish Prepare(PgSession session, IReadOnlyList<RunEnd> ends, RetryPolicy policy, string? countFor)
+    {
         var now = session.Now;
         var first = ends.Select((e, i) => (e, i)).GroupBy(x => x.e.Seq).Select(g => g.First()).ToList();
         var next = first.Select(x => JobTransition.After(x.e.Outcome.Kind, x.e.Job.Attempts, x.e.Job.MaxRetries, UnixTime.FromMs(now), policy)).ToList();
         var outputs = first.Select(x => x.e.Outcome.Output is { IsEmpty: false } o ? o : null).ToList();
-        var done = session.Query(Sql, r => r.GetInt64(0),
-                Pg.Bigs("seqs", first.Select(x => (long?)x.e.Seq)),
-                Pg.Ints("runs", first.Select(x => x.e.Run)),
-                Pg.Texts("workers", first.Select(x => (string?)x.e.WorkerId).ToArray()),
-                Pg.Texts("states", next.Select(n => (string?)n.State.ToString()).ToArray()),
-                Pg.Bigs("retry_ats", next.Select(n => n.RetryAt is { } r ? UnixTime.ToMs(r) : (long?)null)),
-                Pg.Bigs("finished_ats", next.Select(n => n.IsFinal ? now : (long?)null)),
-                Pg.Ints("exit_codes", first.Select(x => x.e.Outcome.ExitCode)),
-                Pg.Texts("errors", first.Select(x => x.e.Outcome.Kind == RunResultKind.Succeeded ? null : x.e.Outcome.Error ?? "The run failed.").ToArray()),
-                Pg.Texts("formats", outputs.Select(o => o?.Format.ToString()).ToArray()),
-                Pg.Texts("stdouts", outputs.Select(o => o?.StandardOutput).ToArray()),
-                Pg.Texts("stderrs", outputs.Select(o => o?.StandardError).ToArray()),
-                Pg.Bigs("stdout_dropped", outputs.Select(o => o?.DroppedOutput)),
-                Pg.Bigs("stderr_dropped", outputs.Select(o => o?.DroppedError)),
-                Pg.Big("now", now), Pg.Text("count_for", countFor))
-            .ToHashSet();
-        var changes = QueueChanges.None;
-        for (var k = 0; k < first.Count; k++)
+        var command = session.BatchCommand(Sql,
+            Pg.Bigs("seqs", first.Select(x => (long?)x.e.Seq)),
+            Pg.Ints("runs", first.Select(x => x.e.Run)),
+            Pg.Texts("workers", first.Select(x => (string?)x.e.WorkerId).ToArray()),
+            Pg.Texts("states", next.Select(n => (string?)n.State.ToString()).ToArray()),
+            Pg.Bigs("retry_ats", next.Select(n => n.RetryAt is { } r ? UnixTime.ToMs(r) : (long?)null)),
+            Pg.Bigs("finished_ats", next.Select(n => n.IsFinal ? now : (long?)null)),
+            Pg.Ints("exit_codes", first.Select(x => x.e.Outcome.ExitCode)),
+            Pg.Texts("errors", first.Select(x => x.e.Outcome.Kind == RunResultKind.Succeeded ? null : x.e.Outcome.Error ?? "The run failed.").ToArray()),
+            Pg.Texts("formats", outputs.Select(o => o?.Format.ToString()).ToArray()),
+            Pg.Texts("stdouts", outputs.Select(o => o?.StandardOutput).ToArray()),
+            Pg.Texts("stderrs", outputs.Select(o => o?.StandardError).ToArray()),
+            Pg.Bigs("stdout_dropped", outputs.Select(o => o?.DroppedOutput)),
+            Pg.Bigs("stderr_dropped", outputs.Select(o => o?.DroppedError)),
+            Pg.Big("now", now), Pg.Text("count_for", countFor));
+        session.Notify(next.Aggregate(QueueChanges.None, (kinds, n) => kinds | (n.IsFinal ? QueueChanges.Finished : QueueChanges.Ready)));
+        return new PendingFinish(command, ends.Count, first.Select(x => (x.e.Seq, x.i)).ToList());
+    }
+
+    /// <summary>A prepared finish: its statement, and the reading of its result (the accepted seqs) into one flag per end.</summary>
+    internal sealed class PendingFinish(Npgsql.NpgsqlBatchCommand command, int count, IReadOnlyList<(long Seq, int Index)> first)
+    {
+        public Npgsql.NpgsqlBatchCommand Command { get; } = command;
+
+        /// <summary>Reads the current result of <paramref name="reader"/>; leaves it there.</summary>
+        public bool[] Read(Npgsql.NpgsqlDataReader reader)
         {
-            if (!done.Contains(first[k].e.Seq)) continue;
-            accepted[first[k].i] = true;
-            changes |= next[k].IsFinal ? QueueChanges.Finished : QueueChanges.Ready;
+            var done = new HashSet<long>();
+            while (reader.Read()) done.Add(reader.GetInt64(0));
+            var accepted = new bool[count];
+            foreach (var (seq, index) in first) accepted[index] = done.Contains(seq);
+            return accepted;
         }
-        session.Notify(changes);
-        return accepted;
     }
 }
