@@ -136,6 +136,11 @@ public sealed class ListenerFacts : IDisposable
         admin.Settings.Set("max-retries", "5");
         while (worker.ReloadConfig().MaxRetries != 5 && DateTime.UtcNow < deadline) Thread.Sleep(20);
         Assert.Equal(5, worker.ReloadConfig().MaxRetries);
+
+        // The driver's own change: its listener ignores its own notification, and yet the change is what it reads.
+        worker.Settings.Set("max-retries", "6");
+        Assert.Equal(6, worker.Config.MaxRetries);
+        Assert.Equal(6, worker.ReloadConfig().MaxRetries);
     }
 
     [Fact]

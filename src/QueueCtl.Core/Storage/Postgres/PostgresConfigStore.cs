@@ -32,6 +32,7 @@ internal sealed class PostgresConfigStore : IConfigStore
                 Pg.Text("name", setting.Name), Pg.Text("value", normalized));
             session.Notify(QueueChanges.Config);
         });
+        _db.ConfigMayHaveChanged();
         _db.LoadConfig();
         return StoredRows.ConfigEntry(setting, normalized);
     }
@@ -44,6 +45,7 @@ internal sealed class PostgresConfigStore : IConfigStore
             session.Execute("DELETE FROM {s}.config WHERE name = @name", Pg.Text("name", setting.Name));
             session.Notify(QueueChanges.Config);
         });
+        _db.ConfigMayHaveChanged();
         _db.LoadConfig();
         return StoredRows.ConfigEntry(setting, null);
     }

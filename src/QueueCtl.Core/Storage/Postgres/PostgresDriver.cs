@@ -17,7 +17,6 @@ public sealed class PostgresDriver : IQueueDriver
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider? _stampClock;
     private readonly ConcurrentDictionary<string, string> _sql = new(StringComparer.Ordinal);
-    private volatile QueueConfig _config = QueueConfig.Default;
     private long _busyTimeoutMs = DefaultBusyTimeoutMs;
     private int _disposed;
     private IJobStore? _jobs;
@@ -46,7 +45,7 @@ public sealed class PostgresDriver : IQueueDriver
 
     public bool StampsWithClock => false;
 
-    public QueueConfig Config => _config;
+    public QueueConfig Config => Volatile.Read(ref _loaded)?.Config ?? QueueConfig.Default;
 
     public TimeSpan BusyTimeout
     {
@@ -115,14 +114,16 @@ public sealed class PostgresDriver : IQueueDriver
     }
 
     /// <summary>
-    /// A small pool, and timeouts and keepalives that notice a cut link within seconds; settings the address gives win.
+    /// Timeouts and keepalives that notice a cut link within seconds; settings the address gives win. The pool is the
+    /// process's, shared by all its drivers on the server (a foreground group of many workers, a test run): Npgsql's
+    /// default size stays, and idle connections close after a minute instead of five.
     /// A statement the client gives up on (a dead link: the server's own timeouts end slow statements) costs its command
     /// timeout plus up to twice the connect timeout, as Npgsql first tries to deliver a cancel request over a new
     /// connection; hence a short connect timeout (connect_timeout= in the address raises it).
     /// </summary>
     private static void Tune(NpgsqlConnectionStringBuilder b, bool listen)
     {
-        if (b.MaxPoolSize == 100) b.MaxPoolSize = 10;
+        if (b.ConnectionIdleLifetime == 300) b.ConnectionIdleLifetime = 60;
         if (b.Timeout == 15) b.Timeout = 3;
         if (!b.TcpKeepAlive)
         {
@@ -148,14 +149,18 @@ public sealed class PostgresDriver : IQueueDriver
     /// </summary>
     public QueueConfig ReloadConfig()
     {
-        if (Volatile.Read(ref _configWatchers) > 0 && Interlocked.Read(ref _configVersion) == Interlocked.Read(ref _loadedConfigVersion))
-            return _config;
+        var loaded = Volatile.Read(ref _loaded);
+        if (Volatile.Read(ref _configWatchers) > 0 && loaded is not null && loaded.Version == Interlocked.Read(ref _configVersion))
+            return loaded.Config;
         return LoadConfig();
     }
 
+    /// <summary>A configuration as read, with the change count it was read at: one object, so both change together.</summary>
+    private sealed record LoadedConfig(QueueConfig Config, long Version);
+
     private int _configWatchers;
     private long _configVersion;
-    private long _loadedConfigVersion = -1;
+    private LoadedConfig? _loaded;
 
     /// <summary>A listener of this driver connected (true) or lost its connection (false).</summary>
     internal void ConfigWatched(bool connected)
@@ -164,19 +169,27 @@ public sealed class PostgresDriver : IQueueDriver
         Interlocked.Add(ref _configWatchers, connected ? 1 : -1);
     }
 
-    /// <summary>A listener saw a configuration change by another process, or may have missed one.</summary>
+    /// <summary>A listener saw a configuration change by another process, or may have missed one; or this driver changed it.</summary>
     internal void ConfigMayHaveChanged() => Interlocked.Increment(ref _configVersion);
 
-    /// <summary>Reads the configuration from the queue.</summary>
+    /// <summary>
+    /// Reads the configuration from the queue. Of two reads at once, the one begun at the later change count is kept,
+    /// so an older read can never be taken for the current one.
+    /// </summary>
     internal QueueConfig LoadConfig()
     {
         var version = Interlocked.Read(ref _configVersion);
         var stored = Run(s => s.Query("SELECT name, value FROM {s}.config", r => (r.GetString(0), r.GetString(1))))
             .ToDictionary(x => x.Item1, x => x.Item2, StringComparer.OrdinalIgnoreCase);
         // The synchronous setting is SQLite's: it is stored and shown like any other, and means nothing here.
-        _config = QueueConfig.From(stored);
-        Interlocked.Exchange(ref _loadedConfigVersion, version);
-        return _config;
+        var read = new LoadedConfig(QueueConfig.From(stored), version);
+        while (true)
+        {
+            var current = Volatile.Read(ref _loaded);
+            if (current is not null && current.Version > version) break;
+            if (Interlocked.CompareExchange(ref _loaded, read, current) == current) break;
+        }
+        return Config;
     }
 
     /// <summary>The SQL with {s} replaced by the quoted schema, built once per text.</summary>
