@@ -330,6 +330,10 @@ try {
                 Invoke-Sql $big "UPDATE jobs SET state = 'Completed', attempts = 1, runs = 1, started_at = created_at, finished_at = created_at + 5, exit_code = 0 WHERE seq > 1000"
                 Invoke-Sql $big "UPDATE jobs SET state = 'Dead', attempts = 4, runs = 4, started_at = created_at, finished_at = created_at + 5, exit_code = 1, last_error = 'Exited with code 1.' WHERE seq <= 1000"
                 if ($engineName -eq 'SQLite') { Invoke-Sql $big 'PRAGMA wal_checkpoint(TRUNCATE)' }
+                # Two bulk updates of a million rows leave a million dead rows and index entries that steady use never
+                # piles up (autovacuum keeps pace with jobs finishing a few thousand at a time); without this, the
+                # first drain measures autovacuum's catching up instead of the claim.
+                else { Invoke-Sql $big 'VACUUM (ANALYZE) jobs' }
                 $status = @(); $dead = @()
                 for ($r = 0; $r -lt 5; $r++) {
                     $status += (Measure-Command { $null = Get-QueueStatus -Database $big }).TotalMilliseconds
