@@ -10,6 +10,13 @@ public sealed class ListenerFacts : IDisposable
 
     public void Dispose() => _queues.Dispose();
 
+    /// <summary>The listener wakes within seconds and reports exactly <paramref name="kinds"/>.</summary>
+    private static void AssertHears(IQueueListener listener, QueueChanges kinds)
+    {
+        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
+        Assert.Equal(kinds, listener.TakeChanges());
+    }
+
     [Fact]
     public async Task An_enqueue_by_another_driver_wakes_a_waiting_listener_within_a_second()
     {
@@ -80,8 +87,7 @@ public sealed class ListenerFacts : IDisposable
         for (var i = 0; i < changes.Length; i++)
         {
             changes[i]();
-            Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
-            Assert.Equal(kinds[i], listener.TakeChanges());
+            AssertHears(listener, kinds[i]);
         }
     }
 
@@ -94,28 +100,23 @@ public sealed class ListenerFacts : IDisposable
         using var listener = waiter.Listen(QueueChanges.Ready | QueueChanges.Control);
         using var all = waiter.Listen();
         writer.Jobs.Enqueue(new JobSpec { Id = "done", Command = "echo" });
-        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
-        Assert.True(all.Wait(TimeSpan.FromSeconds(5)));
-        Assert.Equal(QueueChanges.Ready, listener.TakeChanges());
-        Assert.Equal(QueueChanges.Ready, all.TakeChanges());
+        AssertHears(listener, QueueChanges.Ready);
+        AssertHears(all, QueueChanges.Ready);
 
         // A run that ends the job is Finished only: the narrow listener sleeps through it, the other hears it.
         var leases = writer.Leases("w1");
         var claim = Assert.Single(leases.FinishAndClaim([], 1).Claimed);
         leases.FinishAndClaim([new FinishedRun(claim, RunOutcome.Success())], 0);
-        Assert.True(all.Wait(TimeSpan.FromSeconds(5)));
-        Assert.Equal(QueueChanges.Finished, all.TakeChanges());
+        AssertHears(all, QueueChanges.Finished);
         Assert.False(listener.Wait(TimeSpan.FromMilliseconds(300)));
         Assert.Equal(QueueChanges.None, listener.TakeChanges());
 
         // A failed run that will be retried makes the job claimable again: Ready.
         writer.Jobs.Enqueue(new JobSpec { Id = "again", Command = "echo", MaxRetries = 3 });
-        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
-        listener.TakeChanges();
+        AssertHears(listener, QueueChanges.Ready);
         claim = Assert.Single(leases.FinishAndClaim([], 1).Claimed);
         leases.FinishAndClaim([new FinishedRun(claim, RunOutcome.Failure("boom"))], 0);
-        Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
-        Assert.Equal(QueueChanges.Ready, listener.TakeChanges());
+        AssertHears(listener, QueueChanges.Ready);
     }
 
     [Fact]

@@ -82,7 +82,11 @@ Describe 'Crash safety' -Tag Crash {
         $log = Join-Path $folder 'runs.txt'
         $workers = Start-QueueWorker -Count 2
         Wait-Until { @(Get-QueueWorker -State Running).Count -eq 2 } -Because 'both workers to register'
-        New-QueueJob "echo start `$`$ >> '$log'; sleep 6; echo end `$`$ >> '$log'" -Id frozen -MaxRetries 2 | Out-Null
+        # The first run, frozen with its worker, would go on for 30 s and writes a tick every 0.2 s: it cannot end by
+        # itself before the rescue kills it, even on a slow machine (with a plain 6 s sleep it sometimes did, and its
+        # thawed worker then took the retry), and any tick after the next run's start is an overlap.
+        $first = "i=0; while [ `$i -lt 150 ]; do sleep 0.2; echo tick `$`$ >> '$log'; i=`$((i+1)); done"
+        New-QueueJob "echo start `$`$ >> '$log'; if [ `"`$QUEUECTL_JOB_RUN`" = 1 ]; then $first; else sleep 6; fi; echo end `$`$ >> '$log'" -Id frozen -MaxRetries 2 | Out-Null
         Wait-Until { (Get-QueueJob frozen).State -eq 'Processing' -and (Test-Path $log) } -Because 'the job to start'
         $victim = $workers | Where-Object Id -EQ (Get-QueueJob frozen).WorkerId
         $victim = Get-QueueWorker $victim.Id # the worker's own pid, not its supervisor's

@@ -27,6 +27,7 @@ internal sealed class PgSession
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly int _commandTimeoutSeconds;
+    private QueueChanges _notify;
 
     public PgSession(PostgresDriver db, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan busyTimeout, long? stampedNow,
         bool byIndex = false)
@@ -103,8 +104,6 @@ internal sealed class PgSession
 
     /// <summary>Wakes the queue's listeners with a change of <paramref name="kinds"/> once this transaction commits.</summary>
     public void Notify(QueueChanges kinds) => _notify |= kinds;
-
-    private QueueChanges _notify;
 
     /// <summary>Sends the notification of this transaction's changes, one for all their kinds; called just before commit.</summary>
     internal void SendNotifications()

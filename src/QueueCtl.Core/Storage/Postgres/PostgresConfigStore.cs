@@ -32,8 +32,7 @@ internal sealed class PostgresConfigStore : IConfigStore
                 Pg.Text("name", setting.Name), Pg.Text("value", normalized));
             session.Notify(QueueChanges.Config);
         });
-        _db.ConfigMayHaveChanged();
-        _db.LoadConfig();
+        _db.ConfigChangedHere();
         return StoredRows.ConfigEntry(setting, normalized);
     }
 
@@ -45,8 +44,7 @@ internal sealed class PostgresConfigStore : IConfigStore
             session.Execute("DELETE FROM {s}.config WHERE name = @name", Pg.Text("name", setting.Name));
             session.Notify(QueueChanges.Config);
         });
-        _db.ConfigMayHaveChanged();
-        _db.LoadConfig();
+        _db.ConfigChangedHere();
         return StoredRows.ConfigEntry(setting, null);
     }
 }

@@ -169,8 +169,15 @@ public sealed class PostgresDriver : IQueueDriver
         Interlocked.Add(ref _configWatchers, connected ? 1 : -1);
     }
 
-    /// <summary>A listener saw a configuration change by another process, or may have missed one; or this driver changed it.</summary>
+    /// <summary>A listener saw a configuration change by another process, or may have missed one.</summary>
     internal void ConfigMayHaveChanged() => Interlocked.Increment(ref _configVersion);
+
+    /// <summary>This driver changed the configuration: its own notification is not heard by its listeners, so it rereads.</summary>
+    internal void ConfigChangedHere()
+    {
+        ConfigMayHaveChanged();
+        LoadConfig();
+    }
 
     /// <summary>
     /// Reads the configuration from the queue. Of two reads at once, the one begun at the later change count is kept,

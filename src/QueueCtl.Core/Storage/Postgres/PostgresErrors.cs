@@ -52,14 +52,10 @@ internal static class PostgresErrors
     public static string? SqlState(Exception? ex) => Find<PostgresException>(ex)?.SqlState;
 
     /// <summary>
-    /// True when the server closed the connection or said it is going away (not a timeout: a link that stopped
-    /// answering is not cured by asking again at once).
+    /// A broken connection that is not a timeout: the server closed it or said it is going away. A link that stopped
+    /// answering is not cured by asking again at once.
     /// </summary>
-    public static bool IsClosedConnection(Exception ex) =>
-        Find<TimeoutException>(ex) is null && (Find<PostgresException>(ex) is { } pg
-            ? pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            : Find<EndOfStreamException>(ex) is not null || Find<IOException>(ex) is not null
-              || Find<SocketException>(ex) is { SocketErrorCode: SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted });
+    public static bool IsClosedConnection(Exception ex) => IsBrokenConnection(ex) && Find<TimeoutException>(ex) is null;
 
     /// <summary>
     /// True when the connection itself is gone (network, server restart, admin shutdown): the pool's other idle

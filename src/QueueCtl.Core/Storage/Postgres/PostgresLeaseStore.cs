@@ -46,7 +46,7 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                 Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count));
             var notify = session.TakeNotification();
             var accepted = Array.Empty<bool>();
-            var claimed = new List<ClaimedJob>();
+            var rows = new List<ClaimedJob>();
             using (var batch = session.Batch(new[] { finish?.Command, claim, notify }.OfType<NpgsqlBatchCommand>().ToArray()))
             using (var reader = batch.ExecuteReader())
             {
@@ -61,11 +61,11 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                     while (reader.Read())
                     {
                         var c = map();
-                        claimed.Add(new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)));
+                        rows.Add(new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)));
                     }
                 }
             }
-            claimed.Sort((a, b) => a.Job.RunAt != b.Job.RunAt ? a.Job.RunAt.CompareTo(b.Job.RunAt) : a.Seq.CompareTo(b.Seq));
+            var claimed = rows.OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
             TimeSpan? nextDue = null;
             if (claimed.Count < count
                 && session.Scalar<long?>("SELECT min(run_at) FROM {s}.jobs WHERE state IN ('Pending', 'Failed')") is { } due)
