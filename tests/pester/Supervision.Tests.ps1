@@ -119,7 +119,9 @@ Describe 'Foreground workers and signals' -Tag Supervision -Skip:$IsWindows {
     AfterEach { Close-TestQueue $db }
 
     It 'stops gracefully on SIGHUP: the running job finishes and nothing is left' {
-        $pwsh = @(Get-PwshCommand)
+        # A test run started under nohup hands its children an ignored SIGHUP, which .NET keeps ignored (as nohup
+        # intends); env resets it to the default and then execs, so the worker keeps this process id.
+        $pwsh = @('env', '--default-signal=HUP') + @(Get-PwshCommand)
         $cli = Start-Launched ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $script:CliScript, '--database', $db, 'worker', 'start'))
         Wait-ForegroundWorker | Out-Null
         $mark = New-Mark
