@@ -37,7 +37,8 @@ public class RunLeftoversFacts : IDisposable
         if (!OperatingSystem.IsLinux()) return;
         var watch = Stopwatch.StartNew();
         var outcome = await Run("sleep 60 & echo $! > child.pid; echo started");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.9), $"took {watch.Elapsed}");
+        // The child would hold the run for 60 s; a loaded test machine may take a few seconds to start and stop it.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         Assert.Equal(RunResultKind.Succeeded, outcome.Kind);
         Assert.Equal("started\n", outcome.Output!.StandardOutput);
         var child = PidFrom("child.pid");

@@ -57,4 +57,30 @@ public sealed class FaultFacts : IDisposable
         writer.Jobs.Enqueue(new JobSpec { Command = "after the reconnect" });
         Assert.True(listener.Wait(TimeSpan.FromSeconds(5)));
     }
+    [Fact]
+    public void A_worker_cycle_sent_in_one_batch_on_a_connection_the_server_closed_is_sent_again_and_done_once()
+    {
+        if (!PgQueues.Ready()) return;
+        var app = "qc1_" + _queues.Schema;
+        using var db = _queues.Open(query: "application_name=" + app);
+        db.Workers.Register("w", QueueWorkerState.Running, 1, null, 2, null, null);
+        db.Jobs.Enqueue(new[] { new JobSpec { Id = "a", Command = "echo" }, new JobSpec { Id = "b", Command = "echo" } });
+        var leases = db.Leases("w");
+        var first = leases.FinishAndClaim(Array.Empty<Jobs.FinishedRun>(), 1);
+        Assert.Equal(1, PgQueues.Scalar($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'")); // the pooled one
+        PgQueues.Scalar($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{app}'");
+        var deadline = Stopwatch.StartNew();
+        while (PgQueues.Scalar($"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'") > 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the backend did not end");
+            Thread.Sleep(20);
+        }
+
+        // The server said why it closed the connection before it ran anything of the batch: the cycle is sent again.
+        var next = leases.FinishAndClaim(new[] { new Jobs.FinishedRun(first.Claimed.Single(), Jobs.RunOutcome.Success()) }, 1);
+        Assert.Equal(new[] { true }, next.FinishAccepted);
+        Assert.Equal(new[] { "b" }, next.Claimed.Select(c => c.Job.Id));
+        Assert.Equal(QueueJobState.Completed, db.Jobs.Get("a").State);
+        Assert.Equal(1, db.Jobs.Get("b").Runs);
+    }
 }

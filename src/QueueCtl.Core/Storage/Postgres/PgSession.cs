@@ -5,18 +5,25 @@ namespace QueueCtl.Storage.Postgres;
 /// <summary>
 /// One transaction on one pooled connection, with the server's time read once at its start (<see cref="Now"/>): every
 /// timestamp the transaction writes or compares is that one, so all hosts agree on leases whatever their own clocks.
-/// SQL names the queue's schema as {s}.
+/// SQL names the queue's schema as {s}, and the transaction's time as {now} (in SQL; see <see cref="NowSql"/>).
+/// A session is either an explicit transaction (BEGIN … COMMIT, statements sent one by one), or one batch
+/// (<see cref="RunAsOne"/>): the start, the work and the notification sent together as PostgreSQL's implicit
+/// transaction, which commits when the batch succeeds and rolls back whole when a statement fails: one round trip.
 /// </summary>
 internal sealed class PgSession
 {
-    // The server's clock, unless a test stamps its own time (@now).
+    // The server's clock, unless a test stamps its own time (@now). It is also kept in a setting of the transaction
+    // (queuectl.now), so statements sent in the same batch as this one, before its result is back, can use it ({now}).
     // A transaction left open by a client that vanished mid-way (a cut link: no FIN, no RST) would hold its row locks
     // until the server noticed, hours later with default keepalives, and no other host could recover those jobs:
     // idle_in_transaction_session_timeout ends it instead. Our transactions never pause between statements.
     private const string StartSql =
         "SELECT set_config('lock_timeout', @timeout, true), set_config('statement_timeout', @timeout, true), " +
         "set_config('idle_in_transaction_session_timeout', @idle, true), " +
-        "coalesce(@now, (extract(epoch from clock_timestamp()) * 1000)::bigint)";
+        "set_config('queuectl.now', coalesce(@now, (extract(epoch from clock_timestamp()) * 1000)::bigint)::text, true)::bigint";
+
+    /// <summary>The transaction's time in SQL, for {now}: the same value as <see cref="Now"/>.</summary>
+    internal const string NowSql = "current_setting('queuectl.now')::bigint";
 
     // A worker's statements touch a handful of rows by key or through a small index. A queue's statistics lag far
     // behind it (a table analyzed when nearly empty that now holds thousands of jobs, or the reverse), and on them the
@@ -25,12 +32,24 @@ internal sealed class PgSession
 
     private readonly PostgresDriver _db;
     private readonly NpgsqlConnection _connection;
-    private readonly NpgsqlTransaction _transaction;
+    private readonly NpgsqlTransaction? _transaction;
     private readonly int _commandTimeoutSeconds;
+    private readonly NpgsqlBatchCommand _start;
     private QueueChanges _notify;
+    private long? _now;
 
+    /// <summary>An explicit transaction (<paramref name="transaction"/>): the start is sent at once.</summary>
     public PgSession(PostgresDriver db, NpgsqlConnection connection, NpgsqlTransaction transaction, TimeSpan busyTimeout, long? stampedNow,
         bool byIndex = false)
+        : this(db, connection, busyTimeout, stampedNow, byIndex, transaction)
+    {
+        using var batch = Batch(_start);
+        using var reader = batch.ExecuteReader();
+        ReadStart(reader);
+    }
+
+    private PgSession(PostgresDriver db, NpgsqlConnection connection, TimeSpan busyTimeout, long? stampedNow, bool byIndex,
+        NpgsqlTransaction? transaction)
     {
         _db = db;
         _connection = connection;
@@ -40,15 +59,62 @@ internal sealed class PgSession
         var timeoutMs = (long)Math.Clamp(busyTimeout.TotalMilliseconds, 1, int.MaxValue);
         _commandTimeoutSeconds = (int)Math.Min(int.MaxValue, (timeoutMs + 999) / 1000 + 1);
         var idleMs = Math.Clamp(timeoutMs * 4, 1000, 10_000);
-        Now = Query(byIndex ? StartByIndexSql : StartSql, r => r.GetInt64(3), Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            Pg.Text("idle", idleMs.ToString(System.Globalization.CultureInfo.InvariantCulture)), Pg.Big("now", stampedNow)).Single();
+        _start = BatchCommand(byIndex ? StartByIndexSql : StartSql, Pg.Text("timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Pg.Text("idle", idleMs.ToString(System.Globalization.CultureInfo.InvariantCulture)), Pg.Big("now", stampedNow));
     }
 
+    /// <summary>A session whose work is one batch (<see cref="RunAsOne"/>); nothing is sent until then.</summary>
+    public static PgSession OneBatch(PostgresDriver db, NpgsqlConnection connection, TimeSpan busyTimeout, long? stampedNow, bool byIndex) =>
+        new(db, connection, busyTimeout, stampedNow, byIndex, transaction: null);
+
     /// <summary>The transaction's time: the server's clock in Unix milliseconds (or a test's stamping clock).</summary>
-    public long Now { get; }
+    /// <remarks>In a one-batch session, known only once <see cref="RunAsOne"/> has read its first result.</remarks>
+    public long Now => _now ?? throw new InvalidOperationException("The transaction's time is not known before its batch has run.");
+
+    /// <summary>Whether anything was sent (in a one-batch session: whether its batch started; before that, a failure changed nothing).</summary>
+    public bool Sent { get; private set; }
+
+    /// <summary>Whether the server answered the start of the transaction.</summary>
+    public bool Started => _now is not null;
+
+    private void ReadStart(NpgsqlDataReader reader)
+    {
+        Sent = true;
+        reader.Read();
+        _now = reader.GetInt64(3);
+    }
+
+    /// <summary>
+    /// A one-batch session's work: the start, <paramref name="commands"/> and the notification of the changes they
+    /// declared (<see cref="Notify"/>) in one round trip, as one implicit transaction. <paramref name="read"/> gets the
+    /// reader at the first command's result; <see cref="Now"/> is known by then.
+    /// </summary>
+    public T RunAsOne<T>(IReadOnlyList<NpgsqlBatchCommand> commands, Func<NpgsqlDataReader, T> read)
+    {
+        if (_transaction is not null || Sent) throw new InvalidOperationException("Only a one-batch session runs one batch, once.");
+        var all = new List<NpgsqlBatchCommand>(commands.Count + 2) { _start };
+        all.AddRange(commands);
+        if (TakeNotification() is { } notify) all.Add(notify);
+        using var batch = Batch(all.ToArray());
+        Sent = true;
+        using var reader = batch.ExecuteReader();
+        ReadStart(reader);
+        reader.NextResult();
+        var result = read(reader);
+        // The implicit transaction commits once every statement has run: read to the end, so an error is seen here.
+        while (reader.NextResult()) { }
+        return result;
+    }
+
+    /// <summary>After a one-batch session's work: a change declared after its batch would never be notified.</summary>
+    internal void EnsureNothingLeft()
+    {
+        if (_notify != QueueChanges.None) throw new InvalidOperationException("A one-batch session declared a change after its batch.");
+    }
 
     public NpgsqlCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
+        if (_transaction is null) throw new InvalidOperationException("A one-batch session sends statements only through RunAsOne.");
         var command = new NpgsqlCommand(_db.Sql(sql), _connection, _transaction) { CommandTimeout = _commandTimeoutSeconds };
         command.Parameters.AddRange(parameters);
         return command;

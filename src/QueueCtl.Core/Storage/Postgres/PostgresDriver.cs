@@ -199,20 +199,29 @@ public sealed class PostgresDriver : IQueueDriver
         return Config;
     }
 
-    /// <summary>The SQL with {s} replaced by the quoted schema, built once per text.</summary>
-    internal string Sql(string template) => _sql.GetOrAdd(template, t => t.Replace("{s}", Schema, StringComparison.Ordinal));
+    /// <summary>The SQL with {s} replaced by the quoted schema and {now} by the transaction's time, built once per text.</summary>
+    internal string Sql(string template) => _sql.GetOrAdd(template, t => t.Replace("{s}", Schema, StringComparison.Ordinal)
+        .Replace("{now}", PgSession.NowSql, StringComparison.Ordinal));
 
     /// <summary>
     /// Runs <paramref name="work"/> in one transaction on a pooled connection: all of it commits, or none of it. Failures
     /// of the server or the link become QueueException(DatabaseUnavailable); after a broken connection the pool is
     /// emptied, so the next call connects afresh.
     /// </summary>
-    internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used") => Run(work, what, byIndex: false);
+    internal T Run<T>(Func<PgSession, T> work, string what = "cannot be used") => Run(work, what, SessionKind.Transaction);
 
     /// <summary>As <see cref="Run{T}(Func{PgSession, T}, string)"/>, for a worker's work: see <see cref="PgSession"/>'s byIndex.</summary>
-    internal T RunByIndex<T>(Func<PgSession, T> work) => Run(work, "cannot be used", byIndex: true);
+    internal T RunByIndex<T>(Func<PgSession, T> work) => Run(work, "cannot be used", SessionKind.ByIndex);
 
-    private T Run<T>(Func<PgSession, T> work, string what, bool byIndex)
+    /// <summary>
+    /// As <see cref="RunByIndex{T}"/>, for work sent as one batch (<see cref="PgSession.RunAsOne"/>): one round trip
+    /// instead of three (start, work, commit).
+    /// </summary>
+    internal T RunOneBatch<T>(Func<PgSession, T> work) => Run(work, "cannot be used", SessionKind.OneBatch);
+
+    private enum SessionKind { Transaction, ByIndex, OneBatch }
+
+    private T Run<T>(Func<PgSession, T> work, string what, SessionKind kind)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         for (var attempt = 1; ; attempt++)
@@ -222,8 +231,15 @@ public sealed class PostgresDriver : IQueueDriver
             try
             {
                 connection = _dataSource.OpenConnection();
+                if (kind == SessionKind.OneBatch)
+                {
+                    session = PgSession.OneBatch(this, connection, BusyTimeout, StampedNow(), byIndex: true);
+                    var done = work(session);
+                    session.EnsureNothingLeft();
+                    return done;
+                }
                 using var transaction = connection.BeginTransaction();
-                session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow(), byIndex);
+                session = new PgSession(this, connection, transaction, BusyTimeout, StampedNow(), kind == SessionKind.ByIndex);
                 var result = work(session);
                 session.SendNotifications();
                 transaction.Commit();
@@ -233,10 +249,10 @@ public sealed class PostgresDriver : IQueueDriver
             {
                 // A deadlock or serialization failure rolled the whole transaction back: run it again.
             }
-            catch (Exception ex) when (attempt == 1 && session is null && PostgresErrors.IsClosedConnection(ex))
+            catch (Exception ex) when (attempt == 1 && NothingDone(session, ex) && PostgresErrors.IsClosedConnection(ex))
             {
                 // A pooled connection the server closed while it sat idle (a restart, an idle timeout): nothing of the
-                // work was sent yet, so it runs once more on a fresh connection.
+                // work was done, so it runs once more on a fresh connection.
                 _dataSource.Clear();
             }
             catch (Exception ex) when (PostgresErrors.IsStoreFailure(ex))
@@ -250,6 +266,17 @@ public sealed class PostgresDriver : IQueueDriver
             }
         }
     }
+
+    /// <summary>
+    /// Whether a failure left the work undone for certain. A transaction's start is sent before its work, so a failure
+    /// there did nothing. A one-batch session sends its work with its start; its statements commit together only
+    /// after all of them ran, so when the server said why it closed the connection (57P01 on a restart or a
+    /// terminated backend, before even the start's result), none of it committed. A failure to read a reply that
+    /// may have followed a commit proves nothing.
+    /// </summary>
+    private static bool NothingDone(PgSession? session, Exception ex) =>
+        session is null || !session.Sent
+        || (!session.Started && PostgresErrors.Find<PostgresException>(ex) is { } pg && pg.SqlState.StartsWith("57P", StringComparison.Ordinal));
 
     private const int MaxAttempts = 3;
 

@@ -12,10 +12,10 @@ namespace QueueCtl.Storage.Postgres;
 internal sealed class PostgresLeaseStore : ILeaseStore
 {
     private static readonly string ClaimSql =
-        "WITH picked AS MATERIALIZED (SELECT seq FROM {s}.jobs WHERE state IN ('Pending', 'Failed') AND run_at <= @now " +
+        "WITH picked AS MATERIALIZED (SELECT seq FROM {s}.jobs WHERE state IN ('Pending', 'Failed') AND run_at <= {now} " +
         "ORDER BY run_at, seq LIMIT @n FOR UPDATE SKIP LOCKED) " +
         "UPDATE {s}.jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = @worker, " +
-        "started_at = @now, updated_at = @now, lease_until = @lease, finished_at = NULL, exit_code = NULL, cancel_requested = false " +
+        "started_at = {now}, updated_at = {now}, lease_until = {now} + @lease_ms, finished_at = NULL, exit_code = NULL, cancel_requested = false " +
         "FROM picked WHERE jobs.seq = picked.seq RETURNING " + PgJobRows.JobsColumns;
 
     private readonly PostgresDriver _db;
@@ -36,20 +36,16 @@ internal sealed class PostgresLeaseStore : ILeaseStore
     /// </summary>
     public ClaimCycle FinishAndClaim(IReadOnlyList<FinishedRun> finished, int count)
     {
-        var cycle = _db.RunByIndex(session =>
+        var cycle = _db.RunOneBatch(session =>
         {
-            var now = session.Now;
             var finish = finished.Count == 0 ? null : RunFinishes.Prepare(session,
                 finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(),
                 RetryPolicy.From(_db.Config), WorkerId);
-            var claim = count <= 0 ? null : session.BatchCommand(ClaimSql,
-                Pg.Text("worker", WorkerId), Pg.Big("now", now), Pg.Big("lease", now + LeaseMs), Pg.Int("n", count));
-            var notify = session.TakeNotification();
-            var accepted = Array.Empty<bool>();
-            var rows = new List<ClaimedJob>();
-            using (var batch = session.Batch(new[] { finish?.Command, claim, notify }.OfType<NpgsqlBatchCommand>().ToArray()))
-            using (var reader = batch.ExecuteReader())
+            var claim = count <= 0 ? null : session.BatchCommand(ClaimSql, Pg.Text("worker", WorkerId), Pg.Big("lease_ms", LeaseMs), Pg.Int("n", count));
+            return session.RunAsOne(new[] { finish?.Command, claim }.OfType<NpgsqlBatchCommand>().ToList(), reader =>
             {
+                var accepted = Array.Empty<bool>();
+                var rows = new List<ClaimedJob>();
                 if (finish is not null)
                 {
                     accepted = finish.Read(reader);
@@ -64,17 +60,20 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                         rows.Add(new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)));
                     }
                 }
-            }
-            var claimed = rows.OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
-            TimeSpan? nextDue = null;
-            if (claimed.Count < count
-                && session.Scalar<long?>("SELECT min(run_at) FROM {s}.jobs WHERE state IN ('Pending', 'Failed')") is { } due)
-                nextDue = TimeSpan.FromMilliseconds(Math.Max(0, due - now));
-            return new ClaimCycle(claimed, accepted, nextDue);
+                return (Claimed: rows.OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList(), Accepted: accepted);
+            });
         });
+        // When fewer jobs were due than asked for, when the next one is; read apart, as it only tells the worker when to look again.
+        TimeSpan? nextDue = null;
+        if (count > 0 && cycle.Claimed.Count < count)
+            nextDue = _db.RunOneBatch(session => session.RunAsOne(new[] { session.BatchCommand(NextDueSql) },
+                reader => reader.Read() && !reader.IsDBNull(0) ? TimeSpan.FromMilliseconds(Math.Max(0, reader.GetInt64(0))) : (TimeSpan?)null));
         if (finished.Count > 0 || cycle.Claimed.Count > 0) _db.Counts.Wrote();
-        return cycle;
+        return new ClaimCycle(cycle.Claimed, cycle.Accepted, nextDue);
     }
+
+    private const string NextDueSql =
+        "SELECT min(run_at) - {now} FROM {s}.jobs WHERE state IN ('Pending', 'Failed')";
 
     /// <summary>Extends the leases of running jobs, in one statement; reports the ones this worker no longer holds and cancel requests.</summary>
     public IReadOnlyList<LeaseRenewal> Renew(IReadOnlyList<ClaimedJob> running)

@@ -18,13 +18,13 @@ internal static class RunFinishes
     // and the state test written so that no partial index matches it. Otherwise, on statistics that lag a busy queue,
     // the planner picks jobs_leases or jobs_state and wades through thousands of dead entries for a handful of rows.
     private const string Sql =
-        "WITH f AS (SELECT * FROM unnest(@seqs, @runs, @workers, @states, @retry_ats, @finished_ats, @exit_codes, @errors, " +
-        "@formats, @stdouts, @stderrs, @stdout_dropped, @stderr_dropped) AS f (seq, run, worker, state, retry_at, finished_at, " +
+        "WITH f AS (SELECT * FROM unnest(@seqs, @runs, @workers, @states, @retry_ins, @finals, @exit_codes, @errors, " +
+        "@formats, @stdouts, @stderrs, @stdout_dropped, @stderr_dropped) AS f (seq, run, worker, state, retry_in, final, " +
         "exit_code, error, format, stdout, stderr, stdout_dropped, stderr_dropped)), " +
-        "u AS (UPDATE {s}.jobs SET state = f.state, run_at = coalesce(f.retry_at, jobs.run_at), finished_at = f.finished_at, " +
-        "updated_at = @now, exit_code = f.exit_code, last_error = coalesce(f.error, jobs.last_error), " +
+        "u AS (UPDATE {s}.jobs SET state = f.state, run_at = coalesce({now} + f.retry_in, jobs.run_at), " +
+        "finished_at = CASE WHEN f.final = 1 THEN {now} END, updated_at = {now}, exit_code = f.exit_code, last_error = coalesce(f.error, jobs.last_error), " +
         "errors = CASE WHEN f.error IS NULL THEN jobs.errors ELSE coalesce(jobs.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(" +
-        "'at', @now, 'attempt', jobs.attempts, 'run', jobs.runs, 'error', f.error, 'exitCode', f.exit_code)) END, " +
+        "'at', {now}, 'attempt', jobs.attempts, 'run', jobs.runs, 'error', f.error, 'exitCode', f.exit_code)) END, " +
         "lease_until = NULL, cancel_requested = false " +
         "FROM f WHERE jobs.seq = ANY (@seqs) AND jobs.seq = f.seq AND jobs.runs = f.run AND jobs.worker_id = f.worker AND (jobs.state = 'Processing') IS TRUE " +
         "RETURNING jobs.seq, f.state), " +
@@ -58,17 +58,18 @@ internal static class RunFinishes
     /// </summary>
     public static PendingFinish Prepare(PgSession session, IReadOnlyList<RunEnd> ends, RetryPolicy policy, string? countFor)
     {
-        var now = session.Now;
         var first = ends.Select((e, i) => (e, i)).GroupBy(x => x.e.Seq).Select(g => g.First()).ToList();
-        var next = first.Select(x => JobTransition.After(x.e.Outcome.Kind, x.e.Job.Attempts, x.e.Job.MaxRetries, UnixTime.FromMs(now), policy)).ToList();
+        // Counted from the epoch, a retry's due time is its delay: the server adds the transaction's time ({now}), which
+        // a statement sent in the same batch as the transaction's start cannot know beforehand.
+        var next = first.Select(x => JobTransition.After(x.e.Outcome.Kind, x.e.Job.Attempts, x.e.Job.MaxRetries, DateTime.UnixEpoch, policy)).ToList();
         var outputs = first.Select(x => x.e.Outcome.Output is { IsEmpty: false } o ? o : null).ToList();
         var command = session.BatchCommand(Sql,
             Pg.Bigs("seqs", first.Select(x => (long?)x.e.Seq)),
             Pg.Ints("runs", first.Select(x => x.e.Run)),
             Pg.Texts("workers", first.Select(x => (string?)x.e.WorkerId).ToArray()),
             Pg.Texts("states", next.Select(n => (string?)n.State.ToString()).ToArray()),
-            Pg.Bigs("retry_ats", next.Select(n => n.RetryAt is { } r ? UnixTime.ToMs(r) : (long?)null)),
-            Pg.Bigs("finished_ats", next.Select(n => n.IsFinal ? now : (long?)null)),
+            Pg.Bigs("retry_ins", next.Select(n => n.RetryAt is { } r ? UnixTime.ToMs(r) : (long?)null)),
+            Pg.Ints("finals", next.Select(n => n.IsFinal ? 1 : 0)),
             Pg.Ints("exit_codes", first.Select(x => x.e.Outcome.ExitCode)),
             Pg.Texts("errors", first.Select(x => x.e.Outcome.Kind == RunResultKind.Succeeded ? null : x.e.Outcome.Error ?? "The run failed.").ToArray()),
             Pg.Texts("formats", outputs.Select(o => o?.Format.ToString()).ToArray()),
@@ -76,7 +77,7 @@ internal static class RunFinishes
             Pg.Texts("stderrs", outputs.Select(o => o?.StandardError).ToArray()),
             Pg.Bigs("stdout_dropped", outputs.Select(o => o?.DroppedOutput)),
             Pg.Bigs("stderr_dropped", outputs.Select(o => o?.DroppedError)),
-            Pg.Big("now", now), Pg.Text("count_for", countFor));
+            Pg.Text("count_for", countFor));
         session.Notify(next.Aggregate(QueueChanges.None, (kinds, n) => kinds | (n.IsFinal ? QueueChanges.Finished : QueueChanges.Ready)));
         return new PendingFinish(command, ends.Count, first.Select(x => (x.e.Seq, x.i)).ToList());
     }
