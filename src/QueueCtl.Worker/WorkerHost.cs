@@ -52,7 +52,7 @@ public sealed class WorkerHost
         _options = options;
         _runners = runners;
         _log = log;
-        _leases = db.Leases(options.WorkerId);
+        _leases = db.Leases(options.WorkerId, options.Queues);
         _registry = db.Workers;
         _keeper = new LeaseKeeper(_leases, db, log, () => FenceMargin);
         _rescuer = new JobRescuer(db, _leases, _registry, log);
@@ -181,7 +181,7 @@ public sealed class WorkerHost
         }
 
         if (_options.ExitWhenEmpty && !_stopping && !claimedAll && _running.Count == 0 && _ended.IsEmpty && _pending.Count == 0
-            && !_db.Jobs.HasUnfinishedJobs())
+            && !_db.Jobs.HasUnfinishedJobs(_options.Queues))
             BeginStopping("the queue is empty");
 
         if (now >= _nextHeartbeat)
@@ -217,7 +217,8 @@ public sealed class WorkerHost
             _options.Concurrency, _options.LogPath, _options.Version);
         _registered = true;
         _log.Write(WorkerLogLevel.Information,
-            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, queue {_db.Address}" +
+            $"Worker {WorkerId} started: pid {Environment.ProcessId}, concurrency {_options.Concurrency}, " +
+            $"{(_options.Queues is { } q ? "queues " + string.Join(", ", q) : "every queue")} of {_db.Address}" +
             (watcher.IsWatching ? "" : " (no change notifications: polling)"));
         foreach (var problem in _db.Config.Problems)
             _log.Write(WorkerLogLevel.Warning, problem.ToException().Message + " The default applies.");

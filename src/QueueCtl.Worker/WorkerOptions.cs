@@ -6,9 +6,11 @@ public sealed record WorkerOptions
     public required string WorkerId { get; init; }
     /// <summary>Jobs run at once by this worker.</summary>
     public int Concurrency { get; init; } = 1;
+    /// <summary>The named queues this worker takes jobs from; null for every queue.</summary>
+    public IReadOnlyList<string>? Queues { get; init; }
     public string? LogPath { get; init; }
     public string? Version { get; init; }
-    /// <summary>Stop once no job is Pending, Failed or Processing anywhere in the queue (drain, then exit).</summary>
+    /// <summary>Stop once no job is Pending, Failed or Processing in the queues it serves (drain, then exit).</summary>
     public bool ExitWhenEmpty { get; init; }
     /// <summary>Overrides the heartbeat period (default: a sixth of the lease, between 0.1 s and 5 s).</summary>
     public TimeSpan? HeartbeatInterval { get; init; }

@@ -5,7 +5,7 @@ namespace QueueCtl.Jobs;
 
 /// <summary>
 /// Reads the original queuectl's job JSON: {"id":"job1","command":"echo Hello","max_retries":2}. Also accepted:
-/// timeout (seconds), run_at (ISO 8601), working_directory. The seed's state, attempts, created_at and updated_at are
+/// timeout (seconds), run_at (ISO 8601), working_directory, queue and priority. The seed's state, attempts, created_at and updated_at are
 /// accepted and ignored: a new job always starts Pending.
 /// </summary>
 public static class JobSpecJson
@@ -39,6 +39,8 @@ public static class JobSpecJson
                     "timeout" => spec with { Timeout = JobLimits.Timeout(Number(p)) },
                     "runat" => spec with { RunAt = Date(p) },
                     "workingdirectory" => spec with { WorkingDirectory = String(p) },
+                    "queue" => spec with { Queue = String(p) },
+                    "priority" => spec with { Priority = Priority(p) },
                     _ when Ignored.Contains(p.Name) => spec,
                     _ => throw new QueueException(QueueErrorCode.InvalidJson, $"The job JSON has an unknown property '{p.Name}'."),
                 };
@@ -65,6 +67,13 @@ public static class JobSpecJson
         var value = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : throw Wrong(p, "a whole number");
         if (value != Math.Floor(value)) throw Wrong(p, "a whole number");
         JobLimits.CheckMaxRetries(value);
+        return (int)value;
+    }
+
+    private static int Priority(JsonProperty p)
+    {
+        var value = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble() : throw Wrong(p, "a whole number");
+        JobLimits.CheckPriority(value);
         return (int)value;
     }
 

@@ -17,6 +17,16 @@ public static class JobLimits
     /// <summary>Ten years: the longest -Delay; -RunAt names later times exactly when needed.</summary>
     public const double DelayMaxSeconds = 315_360_000;
 
+    /// <summary>Priorities run from -100 (last) to 100 (first); 0 is the default.</summary>
+    public const int PriorityMin = -100;
+    public const int PriorityMax = 100;
+
+    public static void CheckPriority(double value)
+    {
+        if (!double.IsFinite(value) || value != Math.Floor(value) || value < PriorityMin || value > PriorityMax)
+            throw Invalid($"Priority must be a whole number from {PriorityMin} to {PriorityMax} (higher runs first), not {Text(value)}.");
+    }
+
     public static void CheckMaxRetries(double value)
     {
         if (!double.IsFinite(value) || value != Math.Floor(value) || value < 0 || value > MaxRetriesMax)

@@ -11,6 +11,10 @@ public sealed record JobSpec
     public int? MaxRetries { get; init; }
     public TimeSpan? Timeout { get; init; }
     public DateTime? RunAt { get; init; }
+    /// <summary>The named queue the job goes to (<see cref="QueueNames.Default"/> when null); names are case-insensitive.</summary>
+    public string? Queue { get; init; }
+    /// <summary>From <see cref="JobLimits.PriorityMin"/> to <see cref="JobLimits.PriorityMax"/>; higher runs first.</summary>
+    public int Priority { get; init; }
 
     /// <summary>Refuses a spec that could never run. Throws <see cref="QueueException"/>.</summary>
     public void Validate()
@@ -23,5 +27,7 @@ public sealed record JobSpec
         if (Id is not null) JobLimits.CheckId(Id);
         if (MaxRetries is { } retries) JobLimits.CheckMaxRetries(retries);
         if (Timeout is { } t) JobLimits.CheckTimeout(t);
+        JobLimits.CheckPriority(Priority);
+        if (Queue is not null) QueueNames.Normalize(Queue);
     }
 }

@@ -25,6 +25,8 @@ public enum QueueErrorCode
     DestinationExists,
     /// <summary>A backup could not be written.</summary>
     BackupFailed,
+    /// <summary>A queue name that is empty, too long or has characters a queue name may not have.</summary>
+    InvalidQueueName,
 }
 
 /// <summary>A refusal the user can act on; its message is meant to be read, not its stack.</summary>

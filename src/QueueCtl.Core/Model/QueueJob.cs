@@ -5,6 +5,10 @@ public sealed class QueueJob
 {
     public required string Id { get; init; }
     public QueueJobKind Kind { get; init; }
+    /// <summary>The named queue the job is in.</summary>
+    public string Queue { get; init; } = QueueNames.Default;
+    /// <summary>Higher runs first (-100 to 100).</summary>
+    public int Priority { get; init; }
     public required string Command { get; init; }
     /// <summary>Serialized arguments of a script-block job (CliXml), or null.</summary>
     public string? Arguments { get; init; }

@@ -19,10 +19,11 @@ public interface IJobStore
 
     /// <summary>
     /// Jobs matching any of <paramref name="ids"/> (wildcards allowed; all jobs when empty) and any of
-    /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time.
+    /// <paramref name="states"/> (all when empty) in any of <paramref name="queues"/> (all when null), oldest first,
+    /// fetched a page at a time.
     /// </summary>
     IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000);
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null);
 
     /// <summary>
     /// Deletes a job and its output. A Processing job is refused (InvalidJobState) unless <paramref name="force"/>.
@@ -41,8 +42,14 @@ public interface IJobStore
     /// <summary>Counts per state, live workers, and the age of the oldest pending job; cheap at any queue size.</summary>
     QueueStatus Status();
 
-    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
-    bool HasUnfinishedJobs();
+    /// <summary>
+    /// The queues that hold jobs waiting to run (Pending or Failed), in name order: one index probe per queue
+    /// however many jobs each holds.
+    /// </summary>
+    IReadOnlyList<string> WaitingQueues();
+
+    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing in any of <paramref name="queues"/> (all when null).</summary>
+    bool HasUnfinishedJobs(IReadOnlyList<string>? queues = null);
 }
 
 public static class JobStoreExtensions

@@ -56,8 +56,8 @@ public interface IQueueDriver : IDisposable
 
     IOutputStore Outputs { get; }
 
-    /// <summary>The claims, leases and finishes of one worker.</summary>
-    ILeaseStore Leases(string workerId);
+    /// <summary>The claims, leases and finishes of one worker, taking jobs from <paramref name="queues"/> (every queue when null).</summary>
+    ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null);
 
     /// <summary>
     /// A new listener for other processes' changes to the queue, of the kinds in <paramref name="interest"/> (an engine

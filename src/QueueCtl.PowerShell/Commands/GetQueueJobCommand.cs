@@ -25,6 +25,12 @@ public sealed class GetQueueJobCommand : QueueCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public QueueJobState[]? State { get; set; }
 
+    /// <summary>Only jobs in these named queues.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(QueueNameCompleter))]
+    public string[]? Queue { get; set; }
+
     /// <summary>At most this many jobs, oldest first.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -36,11 +42,13 @@ public sealed class GetQueueJobCommand : QueueCmdlet
     {
         var filters = Id?.Select(i => Wildcards.TryCreate(i, this)).OfType<WildcardFilter>().ToList();
         if (filters is { Count: 0 }) return; // every pattern was refused: listing all jobs instead would be wrong
+        IReadOnlyList<string>? queues = null;
+        if (Queue is not null && !TryQueue(() => queues = QueueNames.NormalizeAll(Queue), Queue)) return;
         var store = Db.Jobs;
         var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try
         {
-            foreach (var job in store.List(filters, State, First == int.MaxValue ? null : First))
+            foreach (var job in store.List(filters, State, First == int.MaxValue ? null : First, queues: queues))
             {
                 found.Add(job.Id);
                 WriteObject(job);
@@ -50,7 +58,7 @@ public sealed class GetQueueJobCommand : QueueCmdlet
         {
             ThrowQueueError(ex, Id);
         }
-        if (filters is null || State is { Length: > 0 }) return;
+        if (filters is null || State is { Length: > 0 } || queues is not null) return;
         foreach (var literal in filters.Where(f => f.Literal is not null && !found.Contains(f.Literal)))
             WriteQueueError(JobStoreExtensions.NotFound(literal.Literal!), literal.Literal);
     }

@@ -71,6 +71,18 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     [SecondsTransformation]
     public TimeSpan? Delay { get; set; }
 
+    /// <summary>The named queue the job goes to (default: default). Names are case-insensitive.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [ArgumentCompleter(typeof(QueueNameCompleter))]
+    public string? Queue { get; set; }
+
+    /// <summary>From -100 to 100 (default 0): a worker takes the highest priority first, then the earliest due.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [ValidateRange(JobLimits.PriorityMin, JobLimits.PriorityMax)]
+    public int Priority { get; set; }
+
     /// <summary>
     /// The pipeline object itself. PowerShell binds an object whose properties also fit the default (command) set,
     /// say { ScriptBlock; Id }, to that set and hands -Command the object's string form; the object tells what it is.
@@ -166,7 +178,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     private JobSpec CommandSpec(string command) => new()
     {
         Id = Id, Command = command, MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc,
-        WorkingDirectory = CurrentWorkingDirectory,
+        WorkingDirectory = CurrentWorkingDirectory, Queue = Queue, Priority = Priority,
     };
 
     private JobSpec JsonSpec(string json) => JobSpecJson.Parse(json, CurrentWorkingDirectory);
@@ -176,6 +188,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
         Id = Id, Kind = QueueJobKind.ScriptBlock, Command = script.ToString(),
         Arguments = arguments is { Length: > 0 } ? PSSerializer.Serialize(arguments) : null,
         MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
+        Queue = Queue, Priority = Priority,
     };
 
     /// <summary>
@@ -186,6 +199,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         Id = Id, Kind = QueueJobKind.ScriptBlock, Command = job.Command, Arguments = job.Arguments,
         MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
+        Queue = Queue, Priority = Priority,
     };
 
     /// <summary>

@@ -18,6 +18,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
     private readonly CancellationTokenSource _graceful = new();
     private readonly CancellationTokenSource _kill = new();
     private int _interrupts;
+    private IReadOnlyList<string>? _queues;
     private volatile bool _pipelineStopped;
 
     #region Parameters
@@ -36,7 +37,13 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
     [ValidateRange(1, 1024)]
     public int Concurrency { get; set; } = 1;
 
-    /// <summary>Stops once no job is Pending, Failed or Processing: drains the queue, then returns.</summary>
+    /// <summary>The named queues the workers take jobs from (default: every queue).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(QueueNameCompleter))]
+    public string[]? Queue { get; set; }
+
+    /// <summary>Stops once no job is Pending, Failed or Processing in its queues: drains them, then returns.</summary>
     [Parameter(ParameterSetName = ForegroundSet)]
     public SwitchParameter UntilEmpty { get; set; }
 
@@ -60,7 +67,9 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             ThrowTerminatingError(QueueErrors.Record("WorkerIdNeedsOneWorker", ErrorCategory.InvalidArgument,
                 "-WorkerId names a single worker; it cannot be combined with -Count greater than 1.", WorkerId));
         if (WorkerId is not null) Guard(() => WorkerIds.Validate(WorkerId), WorkerId);
-        var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabaseTarget}";
+        if (Queue is not null) Guard(() => _queues = QueueNames.NormalizeAll(Queue), Queue);
+        var what = $"{Count} worker(s) with concurrency {Concurrency} on {DatabaseTarget}" +
+            (_queues is null ? "" : $", queues {string.Join(", ", _queues)}");
         if (!ShouldProcess(what, Foreground ? "Run in this session" : "Start")) return;
         if (Foreground) RunForeground();
         else Guard(LaunchDetached, DatabaseTarget);
@@ -79,7 +88,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             registry.Register(id, QueueWorkerState.Starting, 0, null, Concurrency, log, Version);
             try
             {
-                using var process = WorkerLauncher.Launch(moduleDirectory, DatabasePath, Db.LocalPath, OpenOptions.Credential, id, Concurrency, log);
+                using var process = WorkerLauncher.Launch(moduleDirectory, DatabasePath, Db.LocalPath, OpenOptions.Credential, id, Concurrency, _queues, log);
                 var startedAt = process.StartTime.ToUniversalTime();
                 registry.SetProcess(id, process.Id, startedAt);
                 if (!OperatingSystem.IsWindows()) SupervisorFile.Write(Db.LocalPath, id, process.Id, startedAt);
@@ -124,6 +133,7 @@ public sealed class StartQueueWorkerCommand : QueueCmdlet
             {
                 WorkerId = WorkerId ?? WorkerOptions.NewWorkerId(),
                 Concurrency = Concurrency,
+                Queues = _queues,
                 ExitWhenEmpty = UntilEmpty,
                 LogPath = logPath,
                 Version = Version,

@@ -68,6 +68,19 @@ public sealed class JobIdCompleter : IArgumentCompleter
         string.Concat(text.Select(c => c is '*' or '?' or '[' or ']' or '`' ? "`" + c : c.ToString()));
 }
 
+/// <summary>Completes queue names: the queues with jobs waiting, and the default queue.</summary>
+public sealed class QueueNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
+    {
+        using var db = Completion.Open(fakeBoundParameters);
+        var names = db?.Jobs.WaitingQueues() ?? Array.Empty<string>();
+        return Completion.Results(names.Append(QueueNames.Default).Distinct().Order(StringComparer.Ordinal).Select(n => (n, n)),
+            wordToComplete ?? "").ToList();
+    });
+}
+
 /// <summary>Completes worker ids from the queue.</summary>
 public sealed class WorkerIdCompleter : IArgumentCompleter
 {

@@ -15,7 +15,7 @@ internal static class QueueErrors
     {
         QueueErrorCode.InvalidJobSpec or QueueErrorCode.InvalidJson or QueueErrorCode.UnknownConfigName
             or QueueErrorCode.InvalidConfigValue or QueueErrorCode.InvalidWildcardPattern or QueueErrorCode.InvalidWorkerId
-            or QueueErrorCode.UnsupportedDatabaseAddress => ErrorCategory.InvalidArgument,
+            or QueueErrorCode.UnsupportedDatabaseAddress or QueueErrorCode.InvalidQueueName => ErrorCategory.InvalidArgument,
         QueueErrorCode.JobAlreadyExists or QueueErrorCode.DestinationExists => ErrorCategory.ResourceExists,
         QueueErrorCode.InsecurePermissions => ErrorCategory.SecurityError,
         QueueErrorCode.BackupFailed => ErrorCategory.WriteError,

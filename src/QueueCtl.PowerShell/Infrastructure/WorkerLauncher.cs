@@ -19,12 +19,13 @@ internal static class WorkerLauncher
     /// line: an address may hold a password, and every user of the machine can read a command line (ps).
     /// </summary>
     public static Process Launch(string moduleDirectory, string address, string localPath, NetworkCredential? credential,
-        string workerId, int concurrency, string logPath)
+        string workerId, int concurrency, IReadOnlyList<string>? queues, string logPath)
     {
         var command = string.Join(' ',
             $"Import-Module -Name {Quote(Path.Combine(moduleDirectory, "QueueCtl.psd1"))};",
             $"Start-QueueWorker -Foreground -Detached -WorkerId {Quote(workerId)}",
-            $"-Concurrency {concurrency} -LogPath {Quote(logPath)}");
+            $"-Concurrency {concurrency} -LogPath {Quote(logPath)}" +
+            (queues is null ? "" : " -Queue " + string.Join(",", queues.Select(Quote))));
         var (pwsh, prefix) = PwshCommand();
         var pwshArguments = prefix.Concat(new[] { "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", command });
         ProcessStartInfo info;

@@ -10,7 +10,7 @@ Commands:
   worker start [--count N]      Run N workers here until Ctrl+C or SIGTERM (--detach: in the background)
   worker stop                   Stop every worker, wherever it was started
   status                        Jobs per state and the active workers
-  list [--state STATE]          One job per line: id, state, attempts, command
+  list [--state S] [--queue Q]  One job per line: id, state, attempts, command
   dlq list                      The dead letter queue, one job per line
   dlq retry <id>...             Send dead jobs back to pending
   config get [KEY]              Show settings (max-retries, backoff-base, ...)
@@ -23,13 +23,15 @@ The queue is --database, else $QUEUECTL_DATABASE, else the per-user data folder.
 usage: queuectl enqueue '<json>'
 
 Adds one job. JSON properties: command (required), id, max_retries, timeout (seconds), run_at (ISO 8601),
-working_directory. Prints the job's id.
+working_directory, queue (a name; default "default") and priority (-100 to 100, higher runs first; default 0).
+Prints the job's id.
 '@
     'worker' = @'
-usage: queuectl worker start [--count N] [--concurrency N] [--detach]
+usage: queuectl worker start [--count N] [--concurrency N] [--queue Q[,Q...]] [--detach]
        queuectl worker stop
 
 start  Runs N workers (default 1) in the foreground until Ctrl+C or SIGTERM; running jobs finish first.
+       --queue takes jobs from these named queues only (default: every queue).
        --detach starts them as background processes instead and returns at once.
 stop   Asks every worker of the queue to stop after its running job, and waits until they have.
 '@
@@ -39,10 +41,10 @@ usage: queuectl status
 Prints the number of jobs in each state and the active workers.
 '@
     'list' = @'
-usage: queuectl list [--state STATE]
+usage: queuectl list [--state STATE] [--queue Q[,Q...]]
 
 Prints one job per line: id, state, attempts and command, separated by tabs.
-STATE is one of pending, processing, completed, failed, dead, cancelled.
+STATE is one of pending, processing, completed, failed, dead, cancelled. --queue lists only those named queues.
 '@
     'dlq' = @'
 usage: queuectl dlq list
@@ -164,12 +166,13 @@ function Invoke-QueueCtlEnqueue([string[]] $Rest, [hashtable] $Common) {
 
 function Invoke-QueueCtlWorker([string[]] $Rest, [hashtable] $Common) {
     $action = if ($Rest.Count) { $Rest[0] } else { '' }
-    $options, $positional = Read-QueueCtlOptions @($Rest | Select-Object -Skip 1) -Valued 'count', 'concurrency' -Flags 'detach' -Topic 'worker'
+    $options, $positional = Read-QueueCtlOptions @($Rest | Select-Object -Skip 1) -Valued 'count', 'concurrency', 'queue' -Flags 'detach' -Topic 'worker'
     Assert-NoArguments $positional 'worker'
     switch ($action) {
         'start' {
             $count = if ($options.count) { ConvertTo-QueueCtlCount $options.count '--count' 'worker' } else { 1 }
             $concurrency = if ($options.concurrency) { ConvertTo-QueueCtlCount $options.concurrency '--concurrency' 'worker' } else { 1 }
+            if ($options.queue) { $Common = $Common + @{ Queue = @($options.queue -split ',') } }
             if ($options.detach) {
                 Start-QueueWorker -Count $count -Concurrency $concurrency @Common -ErrorAction Stop |
                     ForEach-Object { "Started worker $($_.Id) (pid $($_.ProcessId))" }
@@ -203,9 +206,10 @@ function Invoke-QueueCtlStatus([hashtable] $Common) {
 }
 
 function Invoke-QueueCtlList([string[]] $Rest, [hashtable] $Common) {
-    $options, $positional = Read-QueueCtlOptions $Rest -Valued 'state' -Flags @() -Topic 'list'
+    $options, $positional = Read-QueueCtlOptions $Rest -Valued 'state', 'queue' -Flags @() -Topic 'list'
     Assert-NoArguments $positional 'list'
     $filter = @{}
+    if ($options.queue) { $filter.Queue = @($options.queue -split ',') }
     if ($options.state) {
         $states = 'pending', 'processing', 'completed', 'failed', 'dead', 'cancelled'
         if ($options.state -notin $states) { throw [QueueCtlUsageException]::new("unknown state '$($options.state)'", 'list') }

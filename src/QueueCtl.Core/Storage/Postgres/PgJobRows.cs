@@ -10,7 +10,7 @@ internal sealed class PgJobRows
 {
     public const string Columns =
         "seq, id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, " +
-        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, lease_until";
+        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, lease_until, queue, priority";
 
     /// <summary><see cref="Columns"/> qualified with the table, for statements that join.</summary>
     public static readonly string JobsColumns = string.Join(", ", Columns.Split(", ").Select(c => "jobs." + c));
@@ -18,7 +18,7 @@ internal sealed class PgJobRows
     private readonly NpgsqlDataReader _r;
     private readonly string _database;
     private readonly int _seq, _id, _kind, _command, _arguments, _wd, _state, _attempts, _runs, _maxRetries, _timeout, _runAt,
-        _createdAt, _updatedAt, _startedAt, _finishedAt, _exitCode, _lastError, _errors, _workerId, _cancel, _lease;
+        _createdAt, _updatedAt, _startedAt, _finishedAt, _exitCode, _lastError, _errors, _workerId, _cancel, _lease, _queue, _priority;
 
     public PgJobRows(NpgsqlDataReader reader, string database)
     {
@@ -46,6 +46,8 @@ internal sealed class PgJobRows
         _workerId = reader.GetOrdinal("worker_id");
         _cancel = reader.GetOrdinal("cancel_requested");
         _lease = reader.GetOrdinal("lease_until");
+        _queue = reader.GetOrdinal("queue");
+        _priority = reader.GetOrdinal("priority");
     }
 
     /// <summary>A mapper for <see cref="PgSession.Query{T}"/> that yields the job alone.</summary>
@@ -88,6 +90,8 @@ internal sealed class PgJobRows
         Errors = _r.IsDBNull(_errors) ? Array.Empty<QueueJobError>() : StoredRows.Errors(_r.GetString(_errors)),
         WorkerId = _r.IsDBNull(_workerId) ? null : _r.GetString(_workerId),
         CancelRequested = _r.GetBoolean(_cancel),
+        Queue = _r.GetString(_queue),
+        Priority = _r.GetInt32(_priority),
         Database = _database,
     };
 }

@@ -61,7 +61,7 @@ public sealed class PostgresDriver : IQueueDriver
 
     public IOutputStore Outputs => _outputs ??= new PostgresOutputStore(this);
 
-    public ILeaseStore Leases(string workerId) => new PostgresLeaseStore(this, workerId);
+    public ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null) => new PostgresLeaseStore(this, workerId, queues);
 
     public IQueueListener Listen(QueueChanges interest = QueueChanges.All) =>
         _address.Listen ? new PostgresListener(this, interest) : new PollingListener();

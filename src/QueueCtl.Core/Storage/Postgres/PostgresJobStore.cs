@@ -13,10 +13,10 @@ internal sealed class PostgresJobStore : IJobStore
 
     // One statement per batch: the arrays become rows; a taken id is skipped and left out of what comes back.
     private const string InsertSql =
-        "INSERT INTO {s}.jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at) " +
-        "SELECT id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, @now, @now " +
-        "FROM unnest(@ids, @kinds, @commands, @arguments, @wds, @max_retries, @timeouts, @run_ats) " +
-        "AS t (id, kind, command, arguments, wd, max_retries, timeout_ms, run_at) " +
+        "INSERT INTO {s}.jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority) " +
+        "SELECT id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, @now, @now, queue, priority " +
+        "FROM unnest(@ids, @kinds, @commands, @arguments, @wds, @max_retries, @timeouts, @run_ats, @queues, @priorities) " +
+        "AS t (id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, queue, priority) " +
         "ON CONFLICT ((lower(id))) DO NOTHING RETURNING id";
 
     private readonly PostgresDriver _db;
@@ -91,9 +91,13 @@ internal sealed class PostgresJobStore : IJobStore
             Pg.Ints("max_retries", rows.Select(i => specs[i].MaxRetries ?? defaultMaxRetries)),
             Pg.Bigs("timeouts", rows.Select(i => TimeoutMs(specs[i]))),
             Pg.Bigs("run_ats", rows.Select(i => (long?)RunAtMs(specs[i], now))),
+            Pg.Texts("queues", rows.Select(i => (string?)QueueOf(specs[i])).ToArray()),
+            Pg.Ints("priorities", rows.Select(i => specs[i].Priority)),
             Pg.Big("now", now));
         return new HashSet<string>(returned, StringComparer.OrdinalIgnoreCase);
     }
+
+    private static string QueueOf(JobSpec spec) => spec.Queue is null ? QueueNames.Default : QueueNames.Normalize(spec.Queue);
 
     private static long? TimeoutMs(JobSpec spec) => spec.Timeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : null;
 
@@ -104,7 +108,7 @@ internal sealed class PostgresJobStore : IJobStore
         Id = id, Kind = spec.Kind, Command = spec.Command, Arguments = spec.Arguments,
         WorkingDirectory = spec.WorkingDirectory, State = QueueJobState.Pending, MaxRetries = spec.MaxRetries ?? defaultMaxRetries,
         Timeout = spec.Timeout, RunAt = UnixTime.FromMs(RunAtMs(spec, now)), CreatedAt = UnixTime.FromMs(now),
-        UpdatedAt = UnixTime.FromMs(now), Database = _db.Address,
+        UpdatedAt = UnixTime.FromMs(now), Database = _db.Address, Queue = QueueOf(spec), Priority = spec.Priority,
     };
 
     private static QueueException Exists(string id) =>
@@ -133,9 +137,11 @@ internal sealed class PostgresJobStore : IJobStore
     /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time (one transaction each).
     /// </summary>
     public IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000)
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null)
     {
         var where = new List<string> { "seq > @after" };
+        var queueNames = QueueNames.NormalizeAll(queues)?.ToArray();
+        if (queueNames is not null) where.Add("queue = ANY (@queues)");
         var stateNames = states is { Count: > 0 } ? states.Distinct().Select(s => s.ToString()).ToArray() : null;
         if (stateNames is not null) where.Add("state = ANY (@states)");
         string[]? literals = null, likes = null;
@@ -155,6 +161,7 @@ internal sealed class PostgresJobStore : IJobStore
             var limit = Math.Min(pageSize, remaining);
             var parameters = new List<Npgsql.NpgsqlParameter> { Pg.Big("after", after), Pg.Int("limit", limit) };
             if (stateNames is not null) parameters.Add(Pg.Texts("states", stateNames));
+            if (queueNames is not null) parameters.Add(Pg.Texts("queues", queueNames));
             if (literals is not null) parameters.Add(Pg.Texts("literals", literals));
             if (likes is not null) parameters.Add(Pg.Texts("likes", likes));
             var page = _db.Run(session => session.QueryBound(sql, PgJobRows.WithSeq(_db.Address), parameters.ToArray()));
@@ -239,5 +246,19 @@ internal sealed class PostgresJobStore : IJobStore
 
     public QueueStatus Status() => _db.Counts.Status();
 
-    public bool HasUnfinishedJobs() => _db.Counts.HasUnfinishedJobs();
+    public IReadOnlyList<string> WaitingQueues() => _db.Run(session => session.Query(WaitingQueuesSql, r => r.GetString(0)));
+
+    // A loose index scan of jobs_claim_queue: each step jumps to the next queue name.
+    private const string WaitingQueuesSql =
+        "WITH RECURSIVE q (name) AS (" +
+        "SELECT (SELECT queue FROM {s}.jobs WHERE state IN ('Pending', 'Failed') ORDER BY queue LIMIT 1) UNION ALL " +
+        "SELECT (SELECT queue FROM {s}.jobs WHERE state IN ('Pending', 'Failed') AND queue > q.name ORDER BY queue LIMIT 1) FROM q WHERE q.name IS NOT NULL) " +
+        "SELECT name FROM q WHERE name IS NOT NULL";
+
+    public bool HasUnfinishedJobs(IReadOnlyList<string>? queues = null) =>
+        QueueNames.NormalizeAll(queues) is { } names
+            ? _db.Run(session => session.Scalar<bool>(
+                "SELECT EXISTS (SELECT 1 FROM {s}.jobs WHERE queue = ANY (@q) AND state IN ('Pending', 'Failed')) " +
+                "OR EXISTS (SELECT 1 FROM {s}.jobs WHERE state = 'Processing' AND queue = ANY (@q))", Pg.Texts("q", names.ToArray())))
+            : _db.Counts.HasUnfinishedJobs();
 }

@@ -11,19 +11,44 @@ namespace QueueCtl.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresLeaseStore : ILeaseStore
 {
-    private static readonly string ClaimSql =
-        "WITH picked AS MATERIALIZED (SELECT seq FROM {s}.jobs WHERE state IN ('Pending', 'Failed') AND run_at <= {now} " +
-        "ORDER BY run_at, seq LIMIT @n FOR UPDATE SKIP LOCKED) " +
-        "UPDATE {s}.jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = @worker, " +
-        "started_at = {now}, updated_at = {now}, lease_until = {now} + @lease_ms, finished_at = NULL, exit_code = NULL, cancel_requested = false " +
-        "FROM picked WHERE jobs.seq = picked.seq RETURNING " + PgJobRows.JobsColumns;
+    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= {now}";
+
+    /// <summary>The claim's order (jobs_claim, jobs_claim_queue): the highest priority, the earliest due, the oldest.</summary>
+    private const string Order = "ORDER BY priority DESC, run_at, seq";
+
+    /// <summary>
+    /// Every queue: one walk of jobs_claim. Some queues: the first @n of each queue from jobs_claim_queue, locked as
+    /// they are read, then the first @n of those (the few locked beyond them are let go at commit), so a queue's share
+    /// costs the same however many jobs the other queues hold.
+    /// </summary>
+    private static readonly string PickAll =
+        $"SELECT seq FROM {{s}}.jobs WHERE {Due} {Order} LIMIT @n FOR UPDATE SKIP LOCKED";
+
+    private static readonly string PickSome =
+        "SELECT c.seq FROM unnest(@queues) AS q (name) CROSS JOIN LATERAL (" +
+        $"SELECT seq, priority, run_at FROM {{s}}.jobs WHERE queue = q.name AND {Due} {Order} LIMIT @n FOR UPDATE SKIP LOCKED) c " +
+        "ORDER BY c.priority DESC, c.run_at, c.seq LIMIT @n";
+
+    private const string ClaimSql =
+        "WITH picked AS MATERIALIZED ({0}) " +
+        "UPDATE {{s}}.jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = @worker, " +
+        "started_at = {{now}}, updated_at = {{now}}, lease_until = {{now}} + @lease_ms, finished_at = NULL, exit_code = NULL, cancel_requested = false " +
+        "FROM picked WHERE jobs.seq = picked.seq RETURNING {1}";
 
     private readonly PostgresDriver _db;
 
-    public PostgresLeaseStore(PostgresDriver db, string workerId)
+    private readonly string[]? _queues;
+    private readonly string _claimSql;
+    private readonly string _nextDueSql;
+
+    /// <param name="queues">The queues this worker takes jobs from; null for every queue.</param>
+    public PostgresLeaseStore(PostgresDriver db, string workerId, IReadOnlyList<string>? queues = null)
     {
         _db = db;
         WorkerId = workerId;
+        _queues = QueueNames.NormalizeAll(queues)?.ToArray();
+        _claimSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, _queues is null ? PickAll : PickSome, PgJobRows.JobsColumns);
+        _nextDueSql = "SELECT min(run_at) - {now} FROM {s}.jobs WHERE state IN ('Pending', 'Failed')" + (_queues is null ? "" : " AND queue = ANY (@queues)");
     }
 
     public string WorkerId { get; }
@@ -41,7 +66,7 @@ internal sealed class PostgresLeaseStore : ILeaseStore
             var finish = finished.Count == 0 ? null : RunFinishes.Prepare(session,
                 finished.Select(f => new RunEnd(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome)).ToList(),
                 RetryPolicy.From(_db.Config), WorkerId);
-            var claim = count <= 0 ? null : session.BatchCommand(ClaimSql, Pg.Text("worker", WorkerId), Pg.Big("lease_ms", LeaseMs), Pg.Int("n", count));
+            var claim = count <= 0 ? null : session.BatchCommand(_claimSql, ClaimParameters(count));
             return session.RunAsOne(new[] { finish?.Command, claim }.OfType<NpgsqlBatchCommand>().ToList(), reader =>
             {
                 var accepted = Array.Empty<bool>();
@@ -60,20 +85,27 @@ internal sealed class PostgresLeaseStore : ILeaseStore
                         rows.Add(new ClaimedJob(c.Seq, c.Job, UnixTime.FromMs(c.LeaseUntil)));
                     }
                 }
-                return (Claimed: rows.OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList(), Accepted: accepted);
+                return (Claimed: rows.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList(), Accepted: accepted);
             });
         });
         // When fewer jobs were due than asked for, when the next one is; read apart, as it only tells the worker when to look again.
         TimeSpan? nextDue = null;
         if (count > 0 && cycle.Claimed.Count < count)
-            nextDue = _db.RunOneBatch(session => session.RunAsOne(new[] { session.BatchCommand(NextDueSql) },
+            nextDue = _db.RunOneBatch(session => session.RunAsOne(new[] { session.BatchCommand(_nextDueSql, QueueParameters()) },
                 reader => reader.Read() && !reader.IsDBNull(0) ? TimeSpan.FromMilliseconds(Math.Max(0, reader.GetInt64(0))) : (TimeSpan?)null));
         if (finished.Count > 0 || cycle.Claimed.Count > 0) _db.Counts.Wrote();
         return new ClaimCycle(cycle.Claimed, cycle.Accepted, nextDue);
     }
 
-    private const string NextDueSql =
-        "SELECT min(run_at) - {now} FROM {s}.jobs WHERE state IN ('Pending', 'Failed')";
+    private Npgsql.NpgsqlParameter[] ClaimParameters(int count)
+    {
+        var list = new List<Npgsql.NpgsqlParameter> { Pg.Text("worker", WorkerId), Pg.Big("lease_ms", LeaseMs), Pg.Int("n", count) };
+        list.AddRange(QueueParameters());
+        return list.ToArray();
+    }
+
+    private Npgsql.NpgsqlParameter[] QueueParameters() =>
+        _queues is null ? Array.Empty<Npgsql.NpgsqlParameter>() : new[] { Pg.Texts("queues", _queues) };
 
     /// <summary>Extends the leases of running jobs, in one statement; reports the ones this worker no longer holds and cancel requests.</summary>
     public IReadOnlyList<LeaseRenewal> Renew(IReadOnlyList<ClaimedJob> running)

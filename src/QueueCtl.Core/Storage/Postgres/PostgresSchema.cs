@@ -121,6 +121,19 @@ internal static class PostgresSchema
 
         CREATE TABLE {s}.config (name text PRIMARY KEY, value text NOT NULL);
         """,
+
+        // Version 2: named queues and priorities. Names are stored in lower case (QueueNames). The constant defaults
+        // add the columns without rewriting the table, and NOT VALID skips a scan for a check every row passes.
+        """
+        ALTER TABLE {s}.jobs ADD COLUMN queue text NOT NULL DEFAULT 'default',
+            ADD COLUMN priority integer NOT NULL DEFAULT 0;
+        ALTER TABLE {s}.jobs ADD CONSTRAINT jobs_priority CHECK (priority BETWEEN -100 AND 100) NOT VALID;
+        -- The claim's order: the highest priority, then the earliest due, then the oldest. One index serves a worker
+        -- of every queue, the other a worker of some queues (read one queue at a time). jobs_ready stays for the
+        -- next due time.
+        CREATE INDEX jobs_claim ON {s}.jobs (priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+        CREATE INDEX jobs_claim_queue ON {s}.jobs (queue, priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+        """,
     };
 
     public static int CurrentVersion => Migrations.Count;

@@ -6,7 +6,10 @@ internal static class JobRows
 {
     public const string Columns =
         "seq, id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, " +
-        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested";
+        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, queue, priority";
+
+    /// <summary>The position of the first column a statement selects after <see cref="Columns"/>.</summary>
+    public const int Next = 23;
 
     public static QueueJob Read(Row r, string database) => new()
     {
@@ -30,6 +33,8 @@ internal static class JobRows
         Errors = r.IsDBNull(18) ? Array.Empty<QueueJobError>() : StoredRows.Errors(r.GetString(18)),
         WorkerId = r.IsDBNull(19) ? null : r.GetString(19),
         CancelRequested = r.GetInt64(20) != 0,
+        Queue = r.GetString(21),
+        Priority = r.GetInt32(22),
         Database = database,
     };
 

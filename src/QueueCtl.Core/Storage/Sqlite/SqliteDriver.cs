@@ -51,7 +51,7 @@ public sealed class SqliteDriver : IQueueDriver
 
     public IOutputStore Outputs => _outputs ??= new SqliteOutputStore(this);
 
-    public ILeaseStore Leases(string workerId) => new SqliteLeaseStore(this, workerId);
+    public ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null) => new SqliteLeaseStore(this, workerId, queues);
 
     public IQueueListener Listen(QueueChanges interest = QueueChanges.All) => new SqliteListener(this);
 

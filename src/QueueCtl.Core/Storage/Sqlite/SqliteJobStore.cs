@@ -5,14 +5,15 @@ namespace QueueCtl.Storage.Sqlite;
 /// <summary>What users do to jobs: enqueue, find, remove, retry from the DLQ, cancel, and count.</summary>
 internal sealed class SqliteJobStore : IJobStore
 {
-    // Two shapes of insert: the common one (a command with the default timeout) binds six values instead of nine.
+    // Two shapes of insert: the common one (a command with the default timeout, queue and priority) binds six values
+    // instead of eleven.
     private const string InsertCommand =
         "INSERT INTO jobs (id, command, working_directory, max_retries, run_at, created_at, updated_at) " +
         "VALUES ($id, $command, $wd, $max, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
 
     private const string InsertAny =
-        "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at) " +
-        "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
+        "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority) " +
+        "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now, $queue, $priority) ON CONFLICT (id) DO NOTHING";
 
     private readonly SqliteDriver _db;
 
@@ -54,15 +55,17 @@ internal sealed class SqliteJobStore : IJobStore
         var maxRetries = spec.MaxRetries ?? defaultMaxRetries;
         var runAt = spec.RunAt is { } at ? Math.Max(UnixTime.ToMs(at), 0) : now;
         var timeoutMs = spec.Timeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : (long?)null;
+        var queue = spec.Queue is null ? QueueNames.Default : QueueNames.Normalize(spec.Queue);
         for (var tries = 0; ; tries++)
         {
             var id = spec.Id ?? JobIds.New(_db.Clock);
             var inserted = spec.Kind == QueueJobKind.Command && spec.Arguments is null && timeoutMs is null
+                && queue == QueueNames.Default && spec.Priority == 0
                 ? _db.Execute(InsertCommand, ("$id", id), ("$command", spec.Command), ("$wd", spec.WorkingDirectory),
                     ("$max", maxRetries), ("$run_at", runAt), ("$now", now))
                 : _db.Execute(InsertAny, ("$id", id), ("$kind", spec.Kind.ToString()), ("$command", spec.Command),
                     ("$arguments", spec.Arguments), ("$wd", spec.WorkingDirectory), ("$max", maxRetries), ("$timeout", timeoutMs),
-                    ("$run_at", runAt), ("$now", now));
+                    ("$run_at", runAt), ("$now", now), ("$queue", queue), ("$priority", spec.Priority));
             if (inserted == 1)
             {
                 return new EnqueueResult(spec, new QueueJob
@@ -70,7 +73,7 @@ internal sealed class SqliteJobStore : IJobStore
                     Id = id, Kind = spec.Kind, Command = spec.Command, Arguments = spec.Arguments,
                     WorkingDirectory = spec.WorkingDirectory, State = QueueJobState.Pending, MaxRetries = maxRetries,
                     Timeout = spec.Timeout, RunAt = UnixTime.FromMs(runAt), CreatedAt = UnixTime.FromMs(now),
-                    UpdatedAt = UnixTime.FromMs(now), Database = _db.Path,
+                    UpdatedAt = UnixTime.FromMs(now), Database = _db.Path, Queue = queue, Priority = spec.Priority,
                 }, null);
             }
             if (spec.Id is not null || tries >= 5)
@@ -92,13 +95,19 @@ internal sealed class SqliteJobStore : IJobStore
 
     /// <summary>
     /// Jobs matching any of <paramref name="ids"/> (wildcards allowed; all jobs when empty) and any of
-    /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time.
+    /// <paramref name="states"/> (all when empty) in any of <paramref name="queues"/> (all when null), oldest first,
+    /// fetched a page at a time.
     /// </summary>
     public IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000)
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null)
     {
         var where = new List<string> { "seq > $after" };
         var parameters = new List<(string, object?)>();
+        if (QueueNames.NormalizeAll(queues) is { } names)
+        {
+            where.Add("queue IN (SELECT value FROM json_each($queues))");
+            parameters.Add(("$queues", System.Text.Json.JsonSerializer.Serialize(names)));
+        }
         if (states is { Count: > 0 })
         {
             where.Add($"state IN ({string.Join(", ", states.Distinct().Select((s, i) => $"$s{i}"))})");
@@ -210,7 +219,21 @@ internal sealed class SqliteJobStore : IJobStore
         return StoredRows.Status(counts, workers, oldest, now, _db.Path);
     });
 
-    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing anywhere.</summary>
-    public bool HasUnfinishedJobs() => _db.Read(() =>
-        _db.Scalar<long>("SELECT sum(n) FROM job_counts WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
+    public IReadOnlyList<string> WaitingQueues() => _db.Read(() => _db.Query(WaitingQueuesSql, r => r.GetString(0)));
+
+    // A loose index scan of jobs_claim_queue: each step jumps to the next queue name.
+    private const string WaitingQueuesSql =
+        "WITH RECURSIVE q (name) AS (" +
+        "SELECT (SELECT queue FROM jobs INDEXED BY jobs_claim_queue WHERE state IN ('Pending', 'Failed') ORDER BY queue LIMIT 1) UNION ALL " +
+        "SELECT (SELECT queue FROM jobs INDEXED BY jobs_claim_queue WHERE state IN ('Pending', 'Failed') AND queue > q.name ORDER BY queue LIMIT 1) FROM q WHERE q.name IS NOT NULL) " +
+        "SELECT name FROM q WHERE name IS NOT NULL";
+
+    /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing in any of <paramref name="queues"/> (all when null).</summary>
+    public bool HasUnfinishedJobs(IReadOnlyList<string>? queues = null) => _db.Read(() =>
+        QueueNames.NormalizeAll(queues) is { } names
+            ? _db.Scalar<long>(
+                "SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_claim_queue WHERE queue IN (SELECT value FROM json_each($q)) AND state IN ('Pending', 'Failed')) " +
+                "OR EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_leases WHERE state = 'Processing' AND queue IN (SELECT value FROM json_each($q)))",
+                ("$q", System.Text.Json.JsonSerializer.Serialize(names))) != 0
+            : _db.Scalar<long>("SELECT sum(n) FROM job_counts WHERE state IN ('Pending', 'Failed', 'Processing')") > 0);
 }

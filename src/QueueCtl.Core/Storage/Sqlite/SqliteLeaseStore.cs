@@ -8,11 +8,15 @@ namespace QueueCtl.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteLeaseStore : ILeaseStore
 {
-    private const string ClaimSql =
+    private const string ClaimUpdate =
         "UPDATE jobs SET state = 'Processing', attempts = attempts + 1, runs = runs + 1, worker_id = $worker, " +
         "started_at = $now, updated_at = $now, lease_until = $lease, finished_at = NULL, exit_code = NULL, cancel_requested = 0 " +
-        "WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed') AND run_at <= $now ORDER BY run_at, seq LIMIT $n) " +
-        "RETURNING " + JobRows.Columns + ", lease_until";
+        "WHERE seq IN ({0}) RETURNING " + JobRows.Columns + ", lease_until";
+
+    /// <summary>The claim's order (jobs_claim, jobs_claim_queue): the highest priority, the earliest due, the oldest.</summary>
+    private const string Order = "ORDER BY priority DESC, run_at, seq";
+
+    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= $now";
 
     private const string FinishSql =
         "UPDATE jobs SET state = $state, run_at = coalesce($retry_at, run_at), finished_at = $finished_at, updated_at = $now, " +
@@ -28,13 +32,38 @@ internal sealed class SqliteLeaseStore : ILeaseStore
 
     private readonly SqliteDriver _db;
 
-    public SqliteLeaseStore(SqliteDriver db, string workerId)
+    private readonly IReadOnlyList<string>? _queues;
+    private readonly string _claimSql;
+    private readonly string _nextDueSql;
+    private readonly string? _queuesJson;
+
+    /// <param name="queues">The queues this worker takes jobs from; null for every queue.</param>
+    public SqliteLeaseStore(SqliteDriver db, string workerId, IReadOnlyList<string>? queues = null)
     {
         _db = db;
         WorkerId = workerId;
+        _queues = QueueNames.NormalizeAll(queues);
+        _claimSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimUpdate, Candidates(_queues?.Count));
+        _queuesJson = _queues is null ? null : System.Text.Json.JsonSerializer.Serialize(_queues);
+        _nextDueSql = "SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')" +
+            (_queues is null ? "" : " AND queue IN (SELECT value FROM json_each($queues))");
     }
 
     public string WorkerId { get; }
+
+    /// <summary>
+    /// The seqs to claim, in the claim's order. Every queue: one walk of jobs_claim. Some queues: the first $n of each
+    /// queue from jobs_claim_queue, then the first $n of those, so a queue's share costs the same however many jobs
+    /// the other queues hold.
+    /// </summary>
+    private static string Candidates(int? queues)
+    {
+        if (queues is null) return $"SELECT seq FROM jobs INDEXED BY jobs_claim WHERE {Due} {Order} LIMIT $n";
+        if (queues == 1) return $"SELECT seq FROM jobs INDEXED BY jobs_claim_queue WHERE queue = $q0 AND {Due} {Order} LIMIT $n";
+        var each = Enumerable.Range(0, queues.Value).Select(i =>
+            $"SELECT * FROM (SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_claim_queue WHERE queue = $q{i} AND {Due} {Order} LIMIT $n)");
+        return $"SELECT seq FROM ({string.Join(" UNION ALL ", each)}) {Order} LIMIT $n";
+    }
 
     /// <summary>
     /// One transaction: records the finished runs, then claims up to <paramref name="count"/> due jobs. Combining the
@@ -46,13 +75,13 @@ internal sealed class SqliteLeaseStore : ILeaseStore
         var policy = RetryPolicy.From(_db.Config);
         var accepted = finished.Select(f => ApplyOutcome(f.Claim.Seq, f.Claim.Run, f.Claim.WorkerId, f.Claim.Job, f.Outcome, now, policy)).ToList();
         CountFinished(finished, accepted);
-        var claimed = count <= 0 ? new List<ClaimedJob>() : _db.Query(ClaimSql,
-                r => new ClaimedJob(JobRows.Seq(r), JobRows.Read(r, _db.Path), UnixTime.FromMs(r.GetInt64(21))),
-                ("$worker", WorkerId), ("$now", now), ("$lease", now + LeaseMs), ("$n", count))
-            .OrderBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
+        var claimed = count <= 0 ? new List<ClaimedJob>() : _db.Query(_claimSql,
+                r => new ClaimedJob(JobRows.Seq(r), JobRows.Read(r, _db.Path), UnixTime.FromMs(r.GetInt64(JobRows.Next))),
+                ClaimParameters(now, count))
+            .OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Job.RunAt).ThenBy(c => c.Seq).ToList();
         TimeSpan? nextDue = null;
         if (claimed.Count < count
-            && _db.Scalar<long?>("SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')") is { } due)
+            && _db.Scalar<long?>(_nextDueSql, _queuesJson is null ? Array.Empty<(string, object?)>() : new (string, object?)[] { ("$queues", _queuesJson) }) is { } due)
             nextDue = TimeSpan.FromMilliseconds(Math.Max(0, due - now));
         return new ClaimCycle(claimed, accepted, nextDue);
     });
@@ -98,7 +127,7 @@ internal sealed class SqliteLeaseStore : ILeaseStore
         var expired = _db.Query(
             $"SELECT {JobRows.Columns}, lease_until FROM jobs WHERE state = 'Processing' AND lease_until < $now " +
             "AND NOT (worker_id = $self AND seq IN (SELECT value FROM json_each($held)))",
-            r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path), Lease: r.GetInt64(21)),
+            r => (Seq: JobRows.Seq(r), Job: JobRows.Read(r, _db.Path), Lease: r.GetInt64(JobRows.Next)),
             ("$now", now), ("$self", WorkerId), ("$held", "[" + string.Join(",", held ?? Array.Empty<long>()) + "]"));
         if (expired.Count == 0) return Array.Empty<string>();
         var leave = stopOwners?.Invoke(expired.Select(e => e.Job.WorkerId!).Distinct(StringComparer.OrdinalIgnoreCase).ToList())
@@ -133,6 +162,13 @@ internal sealed class SqliteLeaseStore : ILeaseStore
         if (done + failed > 0)
             _db.Execute("UPDATE workers SET jobs_done = jobs_done + $done, jobs_failed = jobs_failed + $failed WHERE id = $worker",
                 ("$done", done), ("$failed", failed), ("$worker", WorkerId));
+    }
+
+    private (string, object?)[] ClaimParameters(long now, int count)
+    {
+        var list = new List<(string, object?)> { ("$worker", WorkerId), ("$now", now), ("$lease", now + LeaseMs), ("$n", count) };
+        if (_queues is not null) list.AddRange(_queues.Select((q, i) => ($"$q{i}", (object?)q)));
+        return list.ToArray();
     }
 
     private long LeaseMs => (long)_db.Config.LeaseDuration.TotalMilliseconds;

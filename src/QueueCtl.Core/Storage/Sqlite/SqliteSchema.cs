@@ -91,6 +91,17 @@ internal static class SqliteSchema
 
         CREATE TABLE config (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         """,
+
+        // Version 2: named queues and priorities. Names are stored in lower case (QueueNames).
+        """
+        ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+        ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100);
+        -- The claim's order: the highest priority, then the earliest due, then the oldest. One index serves a worker
+        -- of every queue, the other a worker of some queues (read one queue at a time). jobs_ready stays for the
+        -- next due time.
+        CREATE INDEX jobs_claim ON jobs (priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+        CREATE INDEX jobs_claim_queue ON jobs (queue, priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+        """,
     };
 
     public static int CurrentVersion => Migrations.Count;
