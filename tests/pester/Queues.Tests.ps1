@@ -1,0 +1,95 @@
+BeforeAll { . $PSScriptRoot/TestHelpers.ps1 }
+
+Describe 'Named queues and priorities' {
+    BeforeEach { $db = New-TestQueue }
+    AfterEach {
+        Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
+        Remove-TestQueue $db
+    }
+
+    It 'stores the queue (in lower case) and the priority of a job, from parameters and from JSON' {
+        $job = New-QueueJob 'true' -Queue Reports -Priority 7
+        $job.Queue | Should -Be 'reports'
+        $job.Priority | Should -Be 7
+        (Get-QueueJob $job.Id).Queue | Should -Be 'reports'
+        $plain = New-QueueJob 'true'
+        ($plain.Queue, $plain.Priority) | Should -Be @('default', 0)
+        $fromJson = New-QueueJob -Json '{"id":"j1","command":"true","queue":"nightly","priority":-20}'
+        ($fromJson.Queue, $fromJson.Priority) | Should -Be @('nightly', -20)
+        (Get-QueueJob j1 | Format-List | Out-String) | Should -Match 'Queue\s+: nightly'
+    }
+
+    It 'refuses a bad queue name with InvalidQueueName and a priority out of range, and stores nothing for them' {
+        New-QueueJob 'true' -Queue 'two words' -ErrorVariable bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidQueueName*'
+        $bad[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $bad[0].Exception.Message | Should -Match "'two words' is not a queue name"
+        { New-QueueJob 'true' -Priority 101 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        New-QueueJob -Json '{"command":"true","priority":1.5}' -ErrorVariable json -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $json[0].FullyQualifiedErrorId | Should -BeLike 'InvalidJobSpec*'
+        $json[0].Exception.Message | Should -Match 'Priority must be a whole number from -100 to 100'
+        @(Get-QueueJob).Count | Should -Be 0
+    }
+
+    It 'filters jobs by queue, and carries queue and priority when jobs move to another queue database' {
+        New-QueueJob 'true' -Id a -Queue reports -Priority 3 | Out-Null
+        New-QueueJob 'true' -Id b | Out-Null
+        New-QueueJob 'true' -Id c -Queue REPORTS | Out-Null
+        (Get-QueueJob -Queue reports).Id | Should -Be @('a', 'c')
+        (Get-QueueJob -Queue default, reports).Id | Should -Be @('a', 'b', 'c')
+        Get-QueueJob -Queue 'bad name' -ErrorVariable bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidQueueName*'
+        $other = New-TestQueueAddress $db 'moved'
+        Get-QueueJob -Queue reports | New-QueueJob -Database $other | Out-Null
+        $moved = Get-QueueJob -Database $other
+        $moved | ForEach-Object { "$($_.Id):$($_.Queue):$($_.Priority)" } | Should -Be @('a:reports:3', 'c:reports:0')
+    }
+
+    It 'runs the highest priority first, then the oldest' {
+        New-QueueJob 'true' -Id low -Priority -1 | Out-Null
+        New-QueueJob 'true' -Id plain | Out-Null
+        New-QueueJob 'true' -Id high -Priority 10 | Out-Null
+        New-QueueJob 'true' -Id mid -Priority 5 | Out-Null
+        Start-QueueWorker -Foreground -UntilEmpty -Concurrency 1 -InformationAction SilentlyContinue
+        (Get-QueueJob | Sort-Object StartedAt).Id | Should -Be @('high', 'mid', 'plain', 'low')
+    }
+
+    It 'a worker started with -Queue runs only those queues, and -UntilEmpty ends when they are drained' {
+        New-QueueJob 'true' -Id d1 | Out-Null
+        New-QueueJob 'true' -Id r1 -Queue reports | Out-Null
+        New-QueueJob 'true' -Id u1 -Queue urgent | Out-Null
+        Start-QueueWorker -Foreground -UntilEmpty -Queue Reports, urgent -InformationAction SilentlyContinue
+        (Get-QueueJob r1, u1).State | Should -Be @('Completed', 'Completed')
+        (Get-QueueJob d1).State | Should -Be 'Pending'
+    }
+
+    It 'a detached worker serves only its queues and says so in its log' {
+        $worker = Start-QueueWorker -Queue reports
+        $r = New-QueueJob 'true' -Queue reports
+        $d = New-QueueJob 'true'
+        ($r | Wait-QueueJob -Timeout 60).State | Should -Be 'Completed'
+        Wait-Until { (Get-Content $worker.LogPath -Raw) -match 'queues reports of ' } -Because 'the worker to log its queues'
+        (Get-QueueJob $d.Id).State | Should -Be 'Pending'
+        { Start-QueueWorker -Queue 'no good' } | Should -Throw -ErrorId 'InvalidQueueName*'
+        @(Get-QueueWorker).Count | Should -Be 1
+    }
+
+    It 'completes queue names that hold waiting jobs, and the default queue' {
+        New-QueueJob 'true' -Queue reports | Out-Null
+        New-QueueJob 'true' -Queue rebuild | Out-Null
+        $line = 'New-QueueJob true -Queue re'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('rebuild', 'reports')
+        $line = 'Start-QueueWorker -Queue '
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('default', 'rebuild', 'reports')
+    }
+
+    It 'queuectl takes queue and priority in JSON and lists by queue' {
+        queuectl enqueue '{"id":"q1","command":"true","queue":"reports","priority":5}' | Out-Null
+        queuectl enqueue '{"id":"q2","command":"true"}' | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $lines = queuectl list --queue reports
+        $lines | Should -HaveCount 1
+        $lines | Should -Match '^q1\tpending'
+        (Get-QueueJob q1).Priority | Should -Be 5
+    }
+}
