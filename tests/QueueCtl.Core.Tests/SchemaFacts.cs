@@ -38,6 +38,37 @@ public class SchemaFacts : IDisposable
     }
 
     [Fact]
+    public void Open_UpgradesAVersion1Queue_KeepingItsJobs_InTheDefaultQueue()
+    {
+        var path = Path.Combine(_queue.Folder, "v1.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.Migrations[0] + "PRAGMA user_version = 1;" +
+                "INSERT INTO jobs (id, command, max_retries, run_at, created_at, updated_at) VALUES ('old', 'echo old', 3, 0, 0, 0);" +
+                "UPDATE job_counts SET n = 1 WHERE state = 'Pending';";
+            command.ExecuteNonQuery();
+        }
+        using var db = SqliteDriver.Open(path, _queue.Clock);
+        var old = db.Jobs.Get("old");
+        Assert.Equal((QueueNames.Default, 0), (old.Queue, old.Priority));
+        db.Jobs.Enqueue(new JobSpec { Id = "new", Command = "true", Priority = 1 });
+        Assert.Equal(new[] { "new", "old" }, db.Leases("w").Claim(2).Select(c => c.Job.Id));
+        db.Dispose();
+        Assert.Equal(SqliteSchema.CurrentVersion, Pragma(path, "user_version"));
+    }
+
+    private static long Pragma(string path, string name)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA {name}";
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
+    [Fact]
     public void Open_RefusesADatabaseFromANewerRelease()
     {
         _queue.Db.Dispose();

@@ -28,6 +28,22 @@ public sealed class SchemaFacts : IDisposable
     }
 
     [Fact]
+    public void A_version_1_schema_is_upgraded_with_its_jobs_in_the_default_queue()
+    {
+        if (!PgQueues.Ready()) return;
+        var schema = $"\"{_queues.Schema}\"";
+        PgQueues.Execute($"CREATE SCHEMA {schema}; " + PostgresSchema.Migrations[0].Replace("{s}", schema) +
+            $"; INSERT INTO {schema}.schema_version (version, applied_at) VALUES (1, 0);" +
+            $"INSERT INTO {schema}.jobs (id, command, max_retries, run_at, created_at, updated_at) VALUES ('old', 'echo old', 3, 0, 0, 0);");
+        using var db = _queues.Open();
+        var old = db.Jobs.Get("old");
+        Assert.Equal((QueueNames.Default, 0), (old.Queue, old.Priority));
+        db.Jobs.Enqueue(new JobSpec { Id = "new", Command = "true", Priority = 1 });
+        Assert.Equal(new[] { "new", "old" }, db.Leases("w").Claim(2).Select(c => c.Job.Id));
+        Assert.Equal(PostgresSchema.CurrentVersion, PgQueues.Scalar($"SELECT max(version) FROM {schema}.schema_version"));
+    }
+
+    [Fact]
     public void A_schema_from_a_newer_QueueCtl_is_refused_and_left_as_it_is()
     {
         if (!PgQueues.Ready()) return;
