@@ -27,6 +27,9 @@
         'Stop-QueueJob'
         'Receive-QueueJob'
         'Wait-QueueJob'
+        'Get-Queue'
+        'Suspend-Queue'
+        'Resume-Queue'
     )
     FunctionsToExport      = @('queuectl')
     VariablesToExport      = @()

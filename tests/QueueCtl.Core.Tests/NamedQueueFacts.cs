@@ -127,6 +127,71 @@ public abstract class NamedQueueFacts : DriverFacts
     }
 
     [SkippableFact]
+    public void APausedQueue_IsNotClaimedFrom_ByAnyWorker_UntilResumed_AndOtherQueuesGoOn()
+    {
+        Add("r1", "reports", priority: 9);
+        Add("d1");
+        var paused = Queue.Db.Queues.SetPaused("Reports", true);
+        Assert.Equal(("reports", true), (paused.Name, paused.IsPaused));
+        Assert.True(Queue.Open().Queues.Get("REPORTS").IsPaused);
+        var all = Queue.Db.Leases("all");
+        var some = Queue.Open().Leases("some", new[] { "reports" });
+        Assert.Equal(new[] { "d1" }, all.Claim(5).Select(c => c.Job.Id));
+        var cycle = some.FinishAndClaim(Array.Empty<FinishedRun>(), 5);
+        Assert.Empty(cycle.Claimed);
+        Assert.Null(cycle.NextDueIn); // its only queue is paused: nothing is due, so the worker does not spin
+        Assert.Equal(QueueJobState.Pending, Jobs.Get("r1").State);
+        Assert.False(Queue.Db.Queues.SetPaused("reports", false).IsPaused);
+        Assert.Equal(new[] { "r1" }, some.Claim(5).Select(c => c.Job.Id));
+    }
+
+    [SkippableFact]
+    public void PausingAQueue_LetsItsRunningJobsFinish_AndHoldsBackItsRetries()
+    {
+        Jobs.Enqueue(new JobSpec { Id = "run", Command = "true", Queue = "q" });
+        Jobs.Enqueue(new JobSpec { Id = "flaky", Command = "false", Queue = "q", MaxRetries = 2 });
+        var leases = Queue.Db.Leases("w");
+        var claims = leases.Claim(2);
+        Queue.Db.Queues.SetPaused("q", true);
+        Assert.True(leases.FinishRun(new FinishedRun(claims.Single(c => c.Job.Id == "run"), RunOutcome.Success())));
+        Assert.True(leases.FinishRun(new FinishedRun(claims.Single(c => c.Job.Id == "flaky"), RunOutcome.Failure("Exited with code 1.", 1))));
+        Assert.Equal(QueueJobState.Completed, Jobs.Get("run").State);
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Empty(leases.Claim(5));
+        Assert.Equal(QueueJobState.Failed, Jobs.Get("flaky").State);
+        Queue.Db.Queues.SetPaused("q", false);
+        Assert.Equal("flaky", Assert.Single(leases.Claim(5)).Job.Id);
+    }
+
+    [SkippableFact]
+    public void AQueueNeverSet_IsNotPaused_AndABadNameIsRefused()
+    {
+        var queue = Queue.Db.Queues.Get("Nothing-Here");
+        Assert.Equal(("nothing-here", false, (DateTime?)null), (queue.Name, queue.IsPaused, queue.ChangedAt));
+        Assert.Equal(QueueErrorCode.InvalidQueueName, Assert.Throws<QueueException>(() => Queue.Db.Queues.SetPaused("a b", true)).Code);
+        Assert.Equal(Clock.UtcNow, Queue.Db.Queues.SetPaused("later", true).ChangedAt);
+    }
+
+    [SkippableFact]
+    public void List_ShowsEveryQueueWithUnfinishedJobsOrSettings_WithItsCounts()
+    {
+        Assert.Equal(new[] { "default:False:0:0:0" }, Queue.Db.Queues.List().Select(Text));
+        Jobs.Enqueue(Enumerable.Range(0, 3).Select(i => new JobSpec { Id = $"r{i}", Command = "true", Queue = "reports" }).ToList());
+        Jobs.Enqueue(new JobSpec { Id = "flaky", Command = "false", Queue = "ops", MaxRetries = 1 });
+        Jobs.Enqueue(new JobSpec { Id = "done", Command = "true", Queue = "archive" });
+        var leases = Queue.Db.Leases("w", new[] { "ops", "archive" });
+        var claims = leases.Claim(2);
+        Assert.True(leases.FinishRun(new FinishedRun(claims.Single(c => c.Job.Id == "done"), RunOutcome.Success())));
+        Assert.True(leases.FinishRun(new FinishedRun(claims.Single(c => c.Job.Id == "flaky"), RunOutcome.Failure("no", 1))));
+        Assert.Single(Queue.Db.Leases("w2", new[] { "reports" }).Claim(1));
+        Queue.Db.Queues.SetPaused("held", true);
+        Assert.Equal(new[] { "default:False:0:0:0", "held:True:0:0:0", "ops:False:0:1:0", "reports:False:2:0:1" },
+            Queue.Db.Queues.List().Select(Text));
+    }
+
+    private static string Text(NamedQueue q) => $"{q.Name}:{q.IsPaused}:{q.Pending}:{q.Failed}:{q.Processing}";
+
+    [SkippableFact]
     public void AJobMovedToAnotherQueue_KeepsItsQueueAndPriority()
     {
         Add("src", "reports", priority: -3);

@@ -13,7 +13,7 @@ Describe 'Conventions across the cmdlets' -Tag NoQueue {
     }
 
     It 'supports -WhatIf and -Confirm on every cmdlet that changes data' {
-        $changing = 'New-QueueJob', 'Remove-QueueJob', 'Invoke-QueueDlqRetry', 'Set-QueueConfig', 'Start-QueueWorker', 'Stop-QueueWorker', 'Stop-QueueJob', 'Backup-Queue', 'Test-Queue'
+        $changing = 'New-QueueJob', 'Remove-QueueJob', 'Invoke-QueueDlqRetry', 'Set-QueueConfig', 'Start-QueueWorker', 'Stop-QueueWorker', 'Stop-QueueJob', 'Backup-Queue', 'Test-Queue', 'Suspend-Queue', 'Resume-Queue'
         foreach ($name in $changing) {
             (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf' -Because $name
             (Get-Command $name).Parameters.Keys | Should -Contain 'Confirm' -Because $name

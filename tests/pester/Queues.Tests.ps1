@@ -93,3 +93,57 @@ Describe 'Named queues and priorities' {
         (Get-QueueJob q1).Priority | Should -Be 5
     }
 }
+
+Describe 'Pausing and resuming queues' {
+    BeforeEach { $db = New-TestQueue }
+    AfterEach {
+        Get-QueueWorker -State Starting, Running, Stopping -ErrorAction SilentlyContinue | Stop-QueueWorker -Force -ErrorAction SilentlyContinue
+        Remove-TestQueue $db
+    }
+
+    It 'a paused queue keeps its jobs pending while other queues run, and runs them once resumed' {
+        Suspend-Queue Reports
+        $held = New-QueueJob 'true' -Queue reports -Priority 50
+        Start-QueueWorker -Count 1 -Concurrency 2 | Out-Null
+        $others = 1..3 | ForEach-Object { New-QueueJob 'true' }
+        ($others | Wait-QueueJob -Timeout 60).State | Should -Be (@('Completed') * 3)
+        (Get-QueueJob $held.Id).State | Should -Be 'Pending'
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        Resume-Queue reports
+        ($held | Wait-QueueJob -Timeout 60).State | Should -Be 'Completed'
+        Write-Host "Resumed job completed $([int]$watch.ElapsedMilliseconds) ms after Resume-Queue."
+    }
+
+    It 'shows queues with their state and counts, pauses from the pipeline once per queue, and honours -WhatIf' {
+        1..3 | ForEach-Object { New-QueueJob 'true' -Queue reports } | Out-Null
+        New-QueueJob 'true' -Queue ops | Out-Null
+        Get-QueueJob -Queue reports | Suspend-Queue -WhatIf
+        (Get-Queue reports).IsPaused | Should -BeFalse
+        $paused = @(Get-QueueJob -Queue reports | Suspend-Queue -PassThru)
+        $paused.Count | Should -Be 1
+        $paused[0].PSObject.TypeNames[0] | Should -Be 'QueueCtl.NamedQueue'
+        $queues = Get-Queue
+        $queues.Name | Should -Be @('default', 'ops', 'reports')
+        ($queues | Where-Object Name -eq reports).IsPaused | Should -BeTrue
+        ($queues | Where-Object Name -eq reports).Pending | Should -Be 3
+        (Get-Queue 're*').Name | Should -Be 'reports'
+        (Get-Queue nothing-yet).Pending | Should -Be 0
+        $text = Get-Queue | Out-String -Width 120
+        $text | Should -Match 'reports\s+Paused\s+3\s+0\s+0'
+        $text | Should -Match 'ops\s+Active\s+1\s+0\s+0'
+        Get-Queue | Where-Object IsPaused | Resume-Queue
+        (Get-Queue reports).IsPaused | Should -BeFalse
+        Suspend-Queue 'bad name' -ErrorVariable bad -ErrorAction SilentlyContinue
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidQueueName*'
+    }
+
+    It 'queuectl lists, pauses and resumes queues' {
+        New-QueueJob 'true' -Queue reports | Out-Null
+        queuectl queue pause reports ops | Should -Be @('Queue reports is paused', 'Queue ops is paused')
+        $LASTEXITCODE | Should -Be 0
+        queuectl queue list | Should -Be @("default`tactive`t0`t0`t0", "ops`tpaused`t0`t0`t0", "reports`tpaused`t1`t0`t0")
+        queuectl queue resume reports | Should -Be 'Queue reports is active'
+        queuectl queue pause 2>$null
+        $LASTEXITCODE | Should -Be 2
+    }
+}

@@ -56,6 +56,8 @@ public interface IQueueDriver : IDisposable
 
     IOutputStore Outputs { get; }
 
+    INamedQueueStore Queues { get; }
+
     /// <summary>The claims, leases and finishes of one worker, taking jobs from <paramref name="queues"/> (every queue when null).</summary>
     ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null);
 

@@ -11,6 +11,8 @@ Commands:
   worker stop                   Stop every worker, wherever it was started
   status                        Jobs per state and the active workers
   list [--state S] [--queue Q]  One job per line: id, state, attempts, command
+  queue list                    The named queues: state, pending, failed, processing
+  queue pause|resume NAME...    Pause or resume named queues
   dlq list                      The dead letter queue, one job per line
   dlq retry <id>...             Send dead jobs back to pending
   config get [KEY]              Show settings (max-retries, backoff-base, ...)
@@ -45,6 +47,15 @@ usage: queuectl list [--state STATE] [--queue Q[,Q...]]
 
 Prints one job per line: id, state, attempts and command, separated by tabs.
 STATE is one of pending, processing, completed, failed, dead, cancelled. --queue lists only those named queues.
+'@
+    'queue' = @'
+usage: queuectl queue list
+       queuectl queue pause <name>...
+       queuectl queue resume <name>...
+
+list    One queue per line: name, active or paused, and its pending, failed and processing jobs, separated by tabs.
+pause   Workers claim nothing more from these queues; running jobs finish. Holds for every worker until resumed.
+resume  Workers claim from these queues again at once.
 '@
     'dlq' = @'
 usage: queuectl dlq list
@@ -102,6 +113,7 @@ function queuectl {
             'worker' { Invoke-QueueCtlWorker $rest $common }
             'status' { Assert-NoArguments $rest 'status'; Invoke-QueueCtlStatus $common }
             'list' { Invoke-QueueCtlList $rest $common }
+            'queue' { Invoke-QueueCtlQueue $rest $common }
             'dlq' { Invoke-QueueCtlDlq $rest $common }
             'config' { Invoke-QueueCtlConfig $rest $common }
             default { throw [QueueCtlUsageException]::new("unknown command '$command'", '') }
@@ -216,6 +228,27 @@ function Invoke-QueueCtlList([string[]] $Rest, [hashtable] $Common) {
         $filter.State = $options.state
     }
     Get-QueueJob @filter @Common -ErrorAction Stop | ForEach-Object { Format-QueueCtlJob $_ }
+}
+
+function Invoke-QueueCtlQueue([string[]] $Rest, [hashtable] $Common) {
+    $action = if ($Rest.Count) { $Rest[0] } else { '' }
+    $names = @($Rest | Select-Object -Skip 1)
+    switch ($action) {
+        'list' {
+            Assert-NoArguments $names 'queue'
+            Get-Queue @Common -ErrorAction Stop | ForEach-Object {
+                "{0}`t{1}`t{2}`t{3}`t{4}" -f $_.Name, $(if ($_.IsPaused) { 'paused' } else { 'active' }), $_.Pending, $_.Failed, $_.Processing
+            }
+        }
+        { $_ -in 'pause', 'resume' } {
+            if (-not $names.Count) { throw [QueueCtlUsageException]::new("queue $action needs at least one queue name", 'queue') }
+            $cmdlet = if ($action -eq 'pause') { 'Suspend-Queue' } else { 'Resume-Queue' }
+            foreach ($queue in & $cmdlet -Name $names -PassThru -Confirm:$false @Common -ErrorAction Stop) {
+                "Queue $($queue.Name) is $(if ($queue.IsPaused) { 'paused' } else { 'active' })"
+            }
+        }
+        default { throw [QueueCtlUsageException]::new("unknown queue action '$action'", 'queue') }
+    }
 }
 
 function Invoke-QueueCtlDlq([string[]] $Rest, [hashtable] $Common) {

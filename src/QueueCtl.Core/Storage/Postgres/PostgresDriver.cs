@@ -23,6 +23,7 @@ public sealed class PostgresDriver : IQueueDriver
     private IWorkerRegistry? _workers;
     private IConfigStore? _settings;
     private IOutputStore? _outputs;
+    private INamedQueueStore? _queues;
 
     private PostgresDriver(PostgresAddress address, NpgsqlDataSource dataSource, TimeProvider clock, TimeProvider? stampClock)
     {
@@ -60,6 +61,8 @@ public sealed class PostgresDriver : IQueueDriver
     public IConfigStore Settings => _settings ??= new PostgresConfigStore(this);
 
     public IOutputStore Outputs => _outputs ??= new PostgresOutputStore(this);
+
+    public INamedQueueStore Queues => _queues ??= new PostgresNamedQueueStore(this);
 
     public ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null) => new PostgresLeaseStore(this, workerId, queues);
 

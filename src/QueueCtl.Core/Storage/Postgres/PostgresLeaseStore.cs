@@ -11,7 +11,10 @@ namespace QueueCtl.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresLeaseStore : ILeaseStore
 {
-    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= {now}";
+    /// <summary>Paused queues, read by the claim statement itself: a pause committed before it started is seen.</summary>
+    private const string NotPaused = "queue NOT IN (SELECT name FROM {s}.queues WHERE paused)";
+
+    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= {now} AND " + NotPaused;
 
     /// <summary>The claim's order (jobs_claim, jobs_claim_queue): the highest priority, the earliest due, the oldest.</summary>
     private const string Order = "ORDER BY priority DESC, run_at, seq";
@@ -48,7 +51,7 @@ internal sealed class PostgresLeaseStore : ILeaseStore
         WorkerId = workerId;
         _queues = QueueNames.NormalizeAll(queues)?.ToArray();
         _claimSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, _queues is null ? PickAll : PickSome, PgJobRows.JobsColumns);
-        _nextDueSql = "SELECT min(run_at) - {now} FROM {s}.jobs WHERE state IN ('Pending', 'Failed')" + (_queues is null ? "" : " AND queue = ANY (@queues)");
+        _nextDueSql = $"SELECT min(run_at) - {{now}} FROM {{s}}.jobs WHERE state IN ('Pending', 'Failed') AND {NotPaused}" + (_queues is null ? "" : " AND queue = ANY (@queues)");
     }
 
     public string WorkerId { get; }
@@ -89,10 +92,21 @@ internal sealed class PostgresLeaseStore : ILeaseStore
             });
         });
         // When fewer jobs were due than asked for, when the next one is; read apart, as it only tells the worker when to look again.
+        // The cycle has committed: a failure here must not hide what it claimed and recorded (the claimed jobs would sit
+        // unstarted until their leases ran out). Without the hint the worker looks again at its poll interval.
         TimeSpan? nextDue = null;
         if (count > 0 && cycle.Claimed.Count < count)
-            nextDue = _db.RunOneBatch(session => session.RunAsOne(new[] { session.BatchCommand(_nextDueSql, QueueParameters()) },
-                reader => reader.Read() && !reader.IsDBNull(0) ? TimeSpan.FromMilliseconds(Math.Max(0, reader.GetInt64(0))) : (TimeSpan?)null));
+        {
+            try
+            {
+                nextDue = _db.RunOneBatch(session => session.RunAsOne(new[] { session.BatchCommand(_nextDueSql, QueueParameters()) },
+                    reader => reader.Read() && !reader.IsDBNull(0) ? TimeSpan.FromMilliseconds(Math.Max(0, reader.GetInt64(0))) : (TimeSpan?)null));
+            }
+            catch (QueueException)
+            {
+                nextDue = null;
+            }
+        }
         if (finished.Count > 0 || cycle.Claimed.Count > 0) _db.Counts.Wrote();
         return new ClaimCycle(cycle.Claimed, cycle.Accepted, nextDue);
     }

@@ -133,6 +133,13 @@ internal static class PostgresSchema
         -- next due time.
         CREATE INDEX jobs_claim ON {s}.jobs (priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
         CREATE INDEX jobs_claim_queue ON {s}.jobs (queue, priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+
+        -- Settings of named queues; a queue without a row has the defaults (not paused).
+        CREATE TABLE {s}.queues (
+            name       text    PRIMARY KEY,
+            paused     boolean NOT NULL DEFAULT false,
+            changed_at bigint  NOT NULL
+        );
         """,
     };
 

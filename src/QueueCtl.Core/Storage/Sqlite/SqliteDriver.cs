@@ -23,6 +23,7 @@ public sealed class SqliteDriver : IQueueDriver
     private IWorkerRegistry? _workers;
     private IConfigStore? _settings;
     private IOutputStore? _outputs;
+    private INamedQueueStore? _queues;
 
     private SqliteDriver(string path, SqliteConnection connection, TimeProvider clock)
     {
@@ -50,6 +51,8 @@ public sealed class SqliteDriver : IQueueDriver
     public IConfigStore Settings => _settings ??= new SqliteConfigStore(this);
 
     public IOutputStore Outputs => _outputs ??= new SqliteOutputStore(this);
+
+    public INamedQueueStore Queues => _queues ??= new SqliteNamedQueueStore(this);
 
     public ILeaseStore Leases(string workerId, IReadOnlyList<string>? queues = null) => new SqliteLeaseStore(this, workerId, queues);
 

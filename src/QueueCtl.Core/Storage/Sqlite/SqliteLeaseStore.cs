@@ -16,7 +16,10 @@ internal sealed class SqliteLeaseStore : ILeaseStore
     /// <summary>The claim's order (jobs_claim, jobs_claim_queue): the highest priority, the earliest due, the oldest.</summary>
     private const string Order = "ORDER BY priority DESC, run_at, seq";
 
-    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= $now";
+    /// <summary>Paused queues are read in the claim's own transaction (under the write lock), so a pause is exact.</summary>
+    private const string NotPaused = "queue NOT IN (SELECT name FROM queues WHERE paused = 1)";
+
+    private const string Due = "state IN ('Pending', 'Failed') AND run_at <= $now AND " + NotPaused;
 
     private const string FinishSql =
         "UPDATE jobs SET state = $state, run_at = coalesce($retry_at, run_at), finished_at = $finished_at, updated_at = $now, " +
@@ -45,7 +48,7 @@ internal sealed class SqliteLeaseStore : ILeaseStore
         _queues = QueueNames.NormalizeAll(queues);
         _claimSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimUpdate, Candidates(_queues?.Count));
         _queuesJson = _queues is null ? null : System.Text.Json.JsonSerializer.Serialize(_queues);
-        _nextDueSql = "SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed')" +
+        _nextDueSql = $"SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE state IN ('Pending', 'Failed') AND {NotPaused}" +
             (_queues is null ? "" : " AND queue IN (SELECT value FROM json_each($queues))");
     }
 

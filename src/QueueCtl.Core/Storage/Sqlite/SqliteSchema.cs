@@ -101,6 +101,13 @@ internal static class SqliteSchema
         -- next due time.
         CREATE INDEX jobs_claim ON jobs (priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
         CREATE INDEX jobs_claim_queue ON jobs (queue, priority DESC, run_at, seq) WHERE state IN ('Pending', 'Failed');
+
+        -- Settings of named queues; a queue without a row has the defaults (not paused).
+        CREATE TABLE queues (
+            name       TEXT    PRIMARY KEY,
+            paused     INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+            changed_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """,
     };
 
