@@ -147,3 +147,26 @@ Describe 'Pausing and resuming queues' {
         $LASTEXITCODE | Should -Be 2
     }
 }
+
+Describe 'Tags' {
+    BeforeEach { $db = New-TestQueue }
+    AfterEach { Remove-TestQueue $db }
+
+    It 'tags jobs from parameters, JSON and piped objects, finds them by any tag, and shows them in the list view' {
+        New-QueueJob 'true' -Id a -Tag customer-42, nightly | Out-Null
+        New-QueueJob -Json '{"id":"b","command":"true","tags":["weekly"]}' | Out-Null
+        [pscustomobject]@{ Id = 'c'; Command = 'true'; Tags = 'Nightly' } | New-QueueJob | Out-Null
+        New-QueueJob 'true' -Id d | Out-Null
+        (Get-QueueJob -Tag NIGHTLY).Id | Should -Be @('a', 'c')
+        (Get-QueueJob -Tag weekly, customer-42).Id | Should -Be @('a', 'b')
+        (Get-QueueJob a).Tags | Should -Be @('customer-42', 'nightly')
+        (Get-QueueJob a | Format-List | Out-String) | Should -Match 'Tags\s+: customer-42, nightly'
+        $line = 'Get-QueueJob -Tag cus'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'customer-42'
+        New-QueueJob 'true' -Tag ' padded' -ErrorVariable bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidJobSpec*'
+        $other = New-TestQueueAddress $db 'tagged'
+        Get-QueueJob -Tag nightly | New-QueueJob -Database $other | Out-Null
+        (Get-QueueJob -Database $other -Tag nightly).Id | Should -Be @('a', 'c')
+    }
+}

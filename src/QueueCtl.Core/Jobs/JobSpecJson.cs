@@ -5,7 +5,7 @@ namespace QueueCtl.Jobs;
 
 /// <summary>
 /// Reads the original queuectl's job JSON: {"id":"job1","command":"echo Hello","max_retries":2}. Also accepted:
-/// timeout (seconds), run_at (ISO 8601), working_directory, queue and priority. The seed's state, attempts, created_at and updated_at are
+/// timeout (seconds), run_at (ISO 8601), working_directory, queue, priority and tags. The seed's state, attempts, created_at and updated_at are
 /// accepted and ignored: a new job always starts Pending.
 /// </summary>
 public static class JobSpecJson
@@ -41,6 +41,7 @@ public static class JobSpecJson
                     "workingdirectory" => spec with { WorkingDirectory = String(p) },
                     "queue" => spec with { Queue = String(p) },
                     "priority" => spec with { Priority = Priority(p) },
+                    "tags" => spec with { Tags = Tags(p) },
                     _ when Ignored.Contains(p.Name) => spec,
                     _ => throw new QueueException(QueueErrorCode.InvalidJson, $"The job JSON has an unknown property '{p.Name}'."),
                 };
@@ -69,6 +70,11 @@ public static class JobSpecJson
         JobLimits.CheckMaxRetries(value);
         return (int)value;
     }
+
+    private static string[] Tags(JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.Array && p.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+            ? p.Value.EnumerateArray().Select(e => e.GetString()!).ToArray()
+            : throw Wrong(p, "an array of strings");
 
     private static int Priority(JsonProperty p)
     {

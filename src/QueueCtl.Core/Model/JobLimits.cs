@@ -27,6 +27,21 @@ public static class JobLimits
             throw Invalid($"Priority must be a whole number from {PriorityMin} to {PriorityMax} (higher runs first), not {Text(value)}.");
     }
 
+    public const int TagMaxLength = 64;
+    public const int TagsMax = 20;
+
+    /// <summary>A job's tags: up to 20, each 1 to 64 printable characters without leading or trailing spaces.</summary>
+    public static void CheckTags(IReadOnlyList<string>? tags)
+    {
+        if (tags is null) return;
+        if (tags.Count > TagsMax) throw Invalid($"A job may have at most {TagsMax} tags, not {tags.Count}.");
+        foreach (var tag in tags)
+        {
+            if (tag is null || tag.Length == 0 || tag.Length > TagMaxLength || tag.Any(char.IsControl) || tag.Trim() != tag)
+                throw Invalid($"The tag '{Printable(tag ?? "")}' is not valid: use 1 to {TagMaxLength} printable characters without leading or trailing spaces.");
+        }
+    }
+
     public static void CheckMaxRetries(double value)
     {
         if (!double.IsFinite(value) || value != Math.Floor(value) || value < 0 || value > MaxRetriesMax)

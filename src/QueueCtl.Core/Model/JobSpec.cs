@@ -15,6 +15,8 @@ public sealed record JobSpec
     public string? Queue { get; init; }
     /// <summary>From <see cref="JobLimits.PriorityMin"/> to <see cref="JobLimits.PriorityMax"/>; higher runs first.</summary>
     public int Priority { get; init; }
+    /// <summary>Labels to find the job by (Get-QueueJob -Tag); repeats are dropped, case-insensitively.</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
 
     /// <summary>Refuses a spec that could never run. Throws <see cref="QueueException"/>.</summary>
     public void Validate()
@@ -28,6 +30,7 @@ public sealed record JobSpec
         if (MaxRetries is { } retries) JobLimits.CheckMaxRetries(retries);
         if (Timeout is { } t) JobLimits.CheckTimeout(t);
         JobLimits.CheckPriority(Priority);
+        JobLimits.CheckTags(Tags);
         if (Queue is not null) QueueNames.Normalize(Queue);
     }
 }

@@ -9,6 +9,8 @@ public sealed class QueueJob
     public string Queue { get; init; } = QueueNames.Default;
     /// <summary>Higher runs first (-100 to 100).</summary>
     public int Priority { get; init; }
+    /// <summary>Labels the job was enqueued with.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
     public required string Command { get; init; }
     /// <summary>Serialized arguments of a script-block job (CliXml), or null.</summary>
     public string? Arguments { get; init; }

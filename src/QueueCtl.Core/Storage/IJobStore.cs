@@ -19,11 +19,11 @@ public interface IJobStore
 
     /// <summary>
     /// Jobs matching any of <paramref name="ids"/> (wildcards allowed; all jobs when empty) and any of
-    /// <paramref name="states"/> (all when empty) in any of <paramref name="queues"/> (all when null), oldest first,
-    /// fetched a page at a time.
+    /// <paramref name="states"/> (all when empty) in any of <paramref name="queues"/> (all when null), with any of
+    /// <paramref name="tags"/> (case-insensitive; all when null), oldest first, fetched a page at a time.
     /// </summary>
     IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null);
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null, IReadOnlyList<string>? tags = null);
 
     /// <summary>
     /// Deletes a job and its output. A Processing job is refused (InvalidJobState) unless <paramref name="force"/>.
@@ -47,6 +47,12 @@ public interface IJobStore
     /// however many jobs each holds.
     /// </summary>
     IReadOnlyList<string> WaitingQueues();
+
+    /// <summary>
+    /// The distinct tags (case-insensitive; the newest job's spelling) of the newest <paramref name="jobs"/> jobs, in
+    /// name order.
+    /// </summary>
+    IReadOnlyList<string> RecentTags(int jobs);
 
     /// <summary>True while any job is Pending, Failed (awaiting a retry) or Processing in any of <paramref name="queues"/> (all when null).</summary>
     bool HasUnfinishedJobs(IReadOnlyList<string>? queues = null);

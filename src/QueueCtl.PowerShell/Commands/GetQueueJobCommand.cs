@@ -31,6 +31,12 @@ public sealed class GetQueueJobCommand : QueueCmdlet
     [ArgumentCompleter(typeof(QueueNameCompleter))]
     public string[]? Queue { get; set; }
 
+    /// <summary>Only jobs with any of these tags (case-insensitive).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TagCompleter))]
+    public string[]? Tag { get; set; }
+
     /// <summary>At most this many jobs, oldest first.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -48,7 +54,7 @@ public sealed class GetQueueJobCommand : QueueCmdlet
         var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try
         {
-            foreach (var job in store.List(filters, State, First == int.MaxValue ? null : First, queues: queues))
+            foreach (var job in store.List(filters, State, First == int.MaxValue ? null : First, queues: queues, tags: Tag))
             {
                 found.Add(job.Id);
                 WriteObject(job);
@@ -58,7 +64,7 @@ public sealed class GetQueueJobCommand : QueueCmdlet
         {
             ThrowQueueError(ex, Id);
         }
-        if (filters is null || State is { Length: > 0 } || queues is not null) return;
+        if (filters is null || State is { Length: > 0 } || queues is not null || Tag is not null) return;
         foreach (var literal in filters.Where(f => f.Literal is not null && !found.Contains(f.Literal)))
             WriteQueueError(JobStoreExtensions.NotFound(literal.Literal!), literal.Literal);
     }

@@ -83,6 +83,13 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     [ValidateRange(JobLimits.PriorityMin, JobLimits.PriorityMax)]
     public int Priority { get; set; }
 
+    /// <summary>Labels to find the job by with Get-QueueJob -Tag: up to 20, each 1 to 64 characters.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = CommandSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ScriptBlockSet)]
+    [Alias("Tags")]
+    [ArgumentCompleter(typeof(TagCompleter))]
+    public string[]? Tag { get; set; }
+
     /// <summary>
     /// The pipeline object itself. PowerShell binds an object whose properties also fit the default (command) set,
     /// say { ScriptBlock; Id }, to that set and hands -Command the object's string form; the object tells what it is.
@@ -178,7 +185,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     private JobSpec CommandSpec(string command) => new()
     {
         Id = Id, Command = command, MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc,
-        WorkingDirectory = CurrentWorkingDirectory, Queue = Queue, Priority = Priority,
+        WorkingDirectory = CurrentWorkingDirectory, Queue = Queue, Priority = Priority, Tags = Tag,
     };
 
     private JobSpec JsonSpec(string json) => JobSpecJson.Parse(json, CurrentWorkingDirectory);
@@ -188,7 +195,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
         Id = Id, Kind = QueueJobKind.ScriptBlock, Command = script.ToString(),
         Arguments = arguments is { Length: > 0 } ? PSSerializer.Serialize(arguments) : null,
         MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
-        Queue = Queue, Priority = Priority,
+        Queue = Queue, Priority = Priority, Tags = Tag,
     };
 
     /// <summary>
@@ -199,7 +206,7 @@ public sealed class NewQueueJobCommand : QueueCmdlet
     {
         Id = Id, Kind = QueueJobKind.ScriptBlock, Command = job.Command, Arguments = job.Arguments,
         MaxRetries = MaxRetries, Timeout = Timeout, RunAt = RunAtUtc, WorkingDirectory = CurrentWorkingDirectory,
-        Queue = Queue, Priority = Priority,
+        Queue = Queue, Priority = Priority, Tags = Tag,
     };
 
     /// <summary>

@@ -81,6 +81,19 @@ public sealed class QueueNameCompleter : IArgumentCompleter
     });
 }
 
+/// <summary>Completes tags from the newest thousand jobs.</summary>
+public sealed class TagCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) => Completion.Safely(() =>
+    {
+        using var db = Completion.Open(fakeBoundParameters);
+        if (db is null) return Array.Empty<CompletionResult>();
+        var tags = db.Jobs.RecentTags(1000);
+        return Completion.Results(tags.Select(t => (t, t)), wordToComplete ?? "").ToList();
+    });
+}
+
 /// <summary>Completes worker ids from the queue.</summary>
 public sealed class WorkerIdCompleter : IArgumentCompleter
 {

@@ -25,7 +25,8 @@ The queue is --database, else $QUEUECTL_DATABASE, else the per-user data folder.
 usage: queuectl enqueue '<json>'
 
 Adds one job. JSON properties: command (required), id, max_retries, timeout (seconds), run_at (ISO 8601),
-working_directory, queue (a name; default "default") and priority (-100 to 100, higher runs first; default 0).
+working_directory, queue (a name; default "default"), priority (-100 to 100, higher runs first; default 0) and
+tags (an array of strings).
 Prints the job's id.
 '@
     'worker' = @'

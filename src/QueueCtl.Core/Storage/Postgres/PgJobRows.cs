@@ -10,7 +10,7 @@ internal sealed class PgJobRows
 {
     public const string Columns =
         "seq, id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, " +
-        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, lease_until, queue, priority";
+        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, lease_until, queue, priority, tags";
 
     /// <summary><see cref="Columns"/> qualified with the table, for statements that join.</summary>
     public static readonly string JobsColumns = string.Join(", ", Columns.Split(", ").Select(c => "jobs." + c));
@@ -18,7 +18,7 @@ internal sealed class PgJobRows
     private readonly NpgsqlDataReader _r;
     private readonly string _database;
     private readonly int _seq, _id, _kind, _command, _arguments, _wd, _state, _attempts, _runs, _maxRetries, _timeout, _runAt,
-        _createdAt, _updatedAt, _startedAt, _finishedAt, _exitCode, _lastError, _errors, _workerId, _cancel, _lease, _queue, _priority;
+        _createdAt, _updatedAt, _startedAt, _finishedAt, _exitCode, _lastError, _errors, _workerId, _cancel, _lease, _queue, _priority, _tags;
 
     public PgJobRows(NpgsqlDataReader reader, string database)
     {
@@ -48,6 +48,7 @@ internal sealed class PgJobRows
         _lease = reader.GetOrdinal("lease_until");
         _queue = reader.GetOrdinal("queue");
         _priority = reader.GetOrdinal("priority");
+        _tags = reader.GetOrdinal("tags");
     }
 
     /// <summary>A mapper for <see cref="PgSession.Query{T}"/> that yields the job alone.</summary>
@@ -92,6 +93,7 @@ internal sealed class PgJobRows
         CancelRequested = _r.GetBoolean(_cancel),
         Queue = _r.GetString(_queue),
         Priority = _r.GetInt32(_priority),
+        Tags = _r.IsDBNull(_tags) ? Array.Empty<string>() : _r.GetFieldValue<string[]>(_tags),
         Database = _database,
     };
 }

@@ -28,7 +28,10 @@ internal sealed class PgSession
     // A worker's statements touch a handful of rows by key or through a small index. A queue's statistics lag far
     // behind it (a table analyzed when nearly empty that now holds thousands of jobs, or the reverse), and on them the
     // planner can prefer reading the whole table: in a worker's transactions it is told not to.
-    private const string StartByIndexSql = StartSql + ", set_config('enable_seqscan', 'off', true)";
+    // With sequential scans disabled, a plan that still needs one (a small table with no fitting index) is costed at
+    // 1e10, past every JIT threshold: the server would then compile the statement on each run, costing hundreds of
+    // milliseconds a claim. JIT never pays for statements this short, so it goes off with them.
+    private const string StartByIndexSql = StartSql + ", set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)";
 
     private readonly PostgresDriver _db;
     private readonly NpgsqlConnection _connection;

@@ -13,10 +13,11 @@ internal sealed class PostgresJobStore : IJobStore
 
     // One statement per batch: the arrays become rows; a taken id is skipped and left out of what comes back.
     private const string InsertSql =
-        "INSERT INTO {s}.jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority) " +
-        "SELECT id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, @now, @now, queue, priority " +
-        "FROM unnest(@ids, @kinds, @commands, @arguments, @wds, @max_retries, @timeouts, @run_ats, @queues, @priorities) " +
-        "AS t (id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, queue, priority) " +
+        "INSERT INTO {s}.jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority, tags) " +
+        "SELECT id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, @now, @now, queue, priority, " +
+        "CASE WHEN tags IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)) END " +
+        "FROM unnest(@ids, @kinds, @commands, @arguments, @wds, @max_retries, @timeouts, @run_ats, @queues, @priorities, @tags) " +
+        "AS t (id, kind, command, arguments, wd, max_retries, timeout_ms, run_at, queue, priority, tags) " +
         "ON CONFLICT ((lower(id))) DO NOTHING RETURNING id";
 
     private readonly PostgresDriver _db;
@@ -93,6 +94,8 @@ internal sealed class PostgresJobStore : IJobStore
             Pg.Bigs("run_ats", rows.Select(i => (long?)RunAtMs(specs[i], now))),
             Pg.Texts("queues", rows.Select(i => (string?)QueueOf(specs[i])).ToArray()),
             Pg.Ints("priorities", rows.Select(i => specs[i].Priority)),
+            // Arrays of arrays do not nest in unnest: each job's tags travel as one JSON text.
+            Pg.Texts("tags", rows.Select(i => JobTags.ToJson(specs[i].Tags)).ToArray()),
             Pg.Big("now", now));
         return new HashSet<string>(returned, StringComparer.OrdinalIgnoreCase);
     }
@@ -108,7 +111,7 @@ internal sealed class PostgresJobStore : IJobStore
         Id = id, Kind = spec.Kind, Command = spec.Command, Arguments = spec.Arguments,
         WorkingDirectory = spec.WorkingDirectory, State = QueueJobState.Pending, MaxRetries = spec.MaxRetries ?? defaultMaxRetries,
         Timeout = spec.Timeout, RunAt = UnixTime.FromMs(RunAtMs(spec, now)), CreatedAt = UnixTime.FromMs(now),
-        UpdatedAt = UnixTime.FromMs(now), Database = _db.Address, Queue = QueueOf(spec), Priority = spec.Priority,
+        UpdatedAt = UnixTime.FromMs(now), Database = _db.Address, Queue = QueueOf(spec), Priority = spec.Priority, Tags = JobTags.Distinct(spec.Tags),
     };
 
     private static QueueException Exists(string id) =>
@@ -137,9 +140,11 @@ internal sealed class PostgresJobStore : IJobStore
     /// <paramref name="states"/> (all when empty), oldest first, fetched a page at a time (one transaction each).
     /// </summary>
     public IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null)
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null, IReadOnlyList<string>? tags = null)
     {
         var where = new List<string> { "seq > @after" };
+        var wantedTags = JobTags.Filter(tags);
+        if (wantedTags is not null) where.Add("EXISTS (SELECT 1 FROM unnest(tags) AS t (tag) WHERE lower(t.tag) = ANY (@tags))");
         var queueNames = QueueNames.NormalizeAll(queues)?.ToArray();
         if (queueNames is not null) where.Add("queue = ANY (@queues)");
         var stateNames = states is { Count: > 0 } ? states.Distinct().Select(s => s.ToString()).ToArray() : null;
@@ -162,6 +167,7 @@ internal sealed class PostgresJobStore : IJobStore
             var parameters = new List<Npgsql.NpgsqlParameter> { Pg.Big("after", after), Pg.Int("limit", limit) };
             if (stateNames is not null) parameters.Add(Pg.Texts("states", stateNames));
             if (queueNames is not null) parameters.Add(Pg.Texts("queues", queueNames));
+            if (wantedTags is not null) parameters.Add(Pg.Texts("tags", wantedTags));
             if (literals is not null) parameters.Add(Pg.Texts("literals", literals));
             if (likes is not null) parameters.Add(Pg.Texts("likes", likes));
             var page = _db.Run(session => session.QueryBound(sql, PgJobRows.WithSeq(_db.Address), parameters.ToArray()));
@@ -245,6 +251,12 @@ internal sealed class PostgresJobStore : IJobStore
     });
 
     public QueueStatus Status() => _db.Counts.Status();
+
+    public IReadOnlyList<string> RecentTags(int jobs) => _db.Run(session => session.Query(
+            "SELECT t.tag FROM (SELECT seq, tags FROM {s}.jobs ORDER BY seq DESC LIMIT @n) j, unnest(j.tags) WITH ORDINALITY AS t (tag, i) " +
+            "ORDER BY j.seq DESC, t.i",
+            r => r.GetString(0), Pg.Int("n", jobs)))
+        .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase).ToList();
 
     public IReadOnlyList<string> WaitingQueues() => _db.Run(session => session.Query(WaitingQueuesSql, r => r.GetString(0)));
 

@@ -126,7 +126,8 @@ internal static class PostgresSchema
         // add the columns without rewriting the table, and NOT VALID skips a scan for a check every row passes.
         """
         ALTER TABLE {s}.jobs ADD COLUMN queue text NOT NULL DEFAULT 'default',
-            ADD COLUMN priority integer NOT NULL DEFAULT 0;
+            ADD COLUMN priority integer NOT NULL DEFAULT 0,
+            ADD COLUMN tags text[];
         ALTER TABLE {s}.jobs ADD CONSTRAINT jobs_priority CHECK (priority BETWEEN -100 AND 100) NOT VALID;
         -- The claim's order: the highest priority, then the earliest due, then the oldest. One index serves a worker
         -- of every queue, the other a worker of some queues (read one queue at a time). jobs_ready stays for the
@@ -140,6 +141,8 @@ internal static class PostgresSchema
             paused     boolean NOT NULL DEFAULT false,
             changed_at bigint  NOT NULL
         );
+        -- The claim's paused-queue filter reads this (workers plan with sequential scans off).
+        CREATE INDEX queues_paused ON {s}.queues (name) WHERE paused;
         """,
     };
 

@@ -6,10 +6,10 @@ internal static class JobRows
 {
     public const string Columns =
         "seq, id, kind, command, arguments, working_directory, state, attempts, runs, max_retries, timeout_ms, run_at, " +
-        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, queue, priority";
+        "created_at, updated_at, started_at, finished_at, exit_code, last_error, errors, worker_id, cancel_requested, queue, priority, tags";
 
     /// <summary>The position of the first column a statement selects after <see cref="Columns"/>.</summary>
-    public const int Next = 23;
+    public const int Next = 24;
 
     public static QueueJob Read(Row r, string database) => new()
     {
@@ -35,6 +35,7 @@ internal static class JobRows
         CancelRequested = r.GetInt64(20) != 0,
         Queue = r.GetString(21),
         Priority = r.GetInt32(22),
+        Tags = r.IsDBNull(23) ? Array.Empty<string>() : Jobs.JobTags.FromJson(r.GetString(23)),
         Database = database,
     };
 

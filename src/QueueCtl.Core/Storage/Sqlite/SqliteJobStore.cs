@@ -12,8 +12,8 @@ internal sealed class SqliteJobStore : IJobStore
         "VALUES ($id, $command, $wd, $max, $run_at, $now, $now) ON CONFLICT (id) DO NOTHING";
 
     private const string InsertAny =
-        "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority) " +
-        "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now, $queue, $priority) ON CONFLICT (id) DO NOTHING";
+        "INSERT INTO jobs (id, kind, command, arguments, working_directory, max_retries, timeout_ms, run_at, created_at, updated_at, queue, priority, tags) " +
+        "VALUES ($id, $kind, $command, $arguments, $wd, $max, $timeout, $run_at, $now, $now, $queue, $priority, $tags) ON CONFLICT (id) DO NOTHING";
 
     private readonly SqliteDriver _db;
 
@@ -56,16 +56,17 @@ internal sealed class SqliteJobStore : IJobStore
         var runAt = spec.RunAt is { } at ? Math.Max(UnixTime.ToMs(at), 0) : now;
         var timeoutMs = spec.Timeout is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : (long?)null;
         var queue = spec.Queue is null ? QueueNames.Default : QueueNames.Normalize(spec.Queue);
+        var tags = JobTags.ToJson(spec.Tags);
         for (var tries = 0; ; tries++)
         {
             var id = spec.Id ?? JobIds.New(_db.Clock);
             var inserted = spec.Kind == QueueJobKind.Command && spec.Arguments is null && timeoutMs is null
-                && queue == QueueNames.Default && spec.Priority == 0
+                && queue == QueueNames.Default && spec.Priority == 0 && tags is null
                 ? _db.Execute(InsertCommand, ("$id", id), ("$command", spec.Command), ("$wd", spec.WorkingDirectory),
                     ("$max", maxRetries), ("$run_at", runAt), ("$now", now))
                 : _db.Execute(InsertAny, ("$id", id), ("$kind", spec.Kind.ToString()), ("$command", spec.Command),
                     ("$arguments", spec.Arguments), ("$wd", spec.WorkingDirectory), ("$max", maxRetries), ("$timeout", timeoutMs),
-                    ("$run_at", runAt), ("$now", now), ("$queue", queue), ("$priority", spec.Priority));
+                    ("$run_at", runAt), ("$now", now), ("$queue", queue), ("$priority", spec.Priority), ("$tags", tags));
             if (inserted == 1)
             {
                 return new EnqueueResult(spec, new QueueJob
@@ -73,7 +74,7 @@ internal sealed class SqliteJobStore : IJobStore
                     Id = id, Kind = spec.Kind, Command = spec.Command, Arguments = spec.Arguments,
                     WorkingDirectory = spec.WorkingDirectory, State = QueueJobState.Pending, MaxRetries = maxRetries,
                     Timeout = spec.Timeout, RunAt = UnixTime.FromMs(runAt), CreatedAt = UnixTime.FromMs(now),
-                    UpdatedAt = UnixTime.FromMs(now), Database = _db.Path, Queue = queue, Priority = spec.Priority,
+                    UpdatedAt = UnixTime.FromMs(now), Database = _db.Path, Queue = queue, Priority = spec.Priority, Tags = JobTags.Distinct(spec.Tags),
                 }, null);
             }
             if (spec.Id is not null || tries >= 5)
@@ -99,10 +100,15 @@ internal sealed class SqliteJobStore : IJobStore
     /// fetched a page at a time.
     /// </summary>
     public IEnumerable<QueueJob> List(IReadOnlyList<WildcardFilter>? ids = null, IReadOnlyList<QueueJobState>? states = null,
-        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null)
+        int? first = null, int pageSize = 1000, IReadOnlyList<string>? queues = null, IReadOnlyList<string>? tags = null)
     {
         var where = new List<string> { "seq > $after" };
         var parameters = new List<(string, object?)>();
+        if (JobTags.Filter(tags) is { } wanted)
+        {
+            where.Add("tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(tags) WHERE lower(value) IN (SELECT value FROM json_each($tags)))");
+            parameters.Add(("$tags", System.Text.Json.JsonSerializer.Serialize(wanted)));
+        }
         if (QueueNames.NormalizeAll(queues) is { } names)
         {
             where.Add("queue IN (SELECT value FROM json_each($queues))");
@@ -218,6 +224,12 @@ internal sealed class SqliteJobStore : IJobStore
             ("$since", now - (long)_db.Config.LeaseDuration.TotalMilliseconds));
         return StoredRows.Status(counts, workers, oldest, now, _db.Path);
     });
+
+    public IReadOnlyList<string> RecentTags(int jobs) => _db.Read(() => _db.Query(
+            "SELECT t.value FROM (SELECT seq, tags FROM jobs ORDER BY seq DESC LIMIT $n) j, json_each(j.tags) t WHERE j.tags IS NOT NULL " +
+            "ORDER BY j.seq DESC, t.key",
+            r => r.GetString(0), ("$n", jobs)))
+        .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase).ToList();
 
     public IReadOnlyList<string> WaitingQueues() => _db.Read(() => _db.Query(WaitingQueuesSql, r => r.GetString(0)));
 

@@ -96,6 +96,7 @@ internal static class SqliteSchema
         """
         ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
         ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100);
+        ALTER TABLE jobs ADD COLUMN tags TEXT; -- a JSON array of strings, or NULL for none
         -- The claim's order: the highest priority, then the earliest due, then the oldest. One index serves a worker
         -- of every queue, the other a worker of some queues (read one queue at a time). jobs_ready stays for the
         -- next due time.
@@ -108,6 +109,7 @@ internal static class SqliteSchema
             paused     INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
             changed_at INTEGER NOT NULL
         ) WITHOUT ROWID;
+        CREATE INDEX queues_paused ON queues (name) WHERE paused = 1;
         """,
     };
 
