@@ -11,8 +11,12 @@ namespace QueueCtl.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresLeaseStore : ILeaseStore
 {
-    /// <summary>Paused queues, read by the claim statement itself: a pause committed before it started is seen.</summary>
-    private const string NotPaused = "queue NOT IN (SELECT name FROM {s}.queues WHERE paused)";
+    /// <summary>
+    /// Paused queues, read by the claim statement itself: a pause committed before it started is seen. A probe of
+    /// queues_paused per candidate row (a handful before the LIMIT) rather than NOT IN, whose hashed subplan is built
+    /// on every claim: in A/B drains NOT IN cost a third to a half of the drain rate.
+    /// </summary>
+    private const string NotPaused = "NOT EXISTS (SELECT 1 FROM {s}.queues p WHERE p.name = jobs.queue AND p.paused)";
 
     private const string Due = "state IN ('Pending', 'Failed') AND run_at <= {now} AND " + NotPaused;
 
