@@ -3,9 +3,8 @@ namespace QueueCtl.Storage.Sqlite;
 /// <summary>
 /// Waits for other processes' commits to a queue. A file-system event on the write-ahead log says that someone wrote;
 /// PRAGMA data_version says whether another connection's commit is visible yet. The event arrives while the writer
-/// still holds the write lock (before its commit is visible), so an event with no visible change waits for the write
-/// lock to be free (<see cref="SqliteDriver.WaitForWriters"/>) and looks again. Idle, this costs nothing: no events,
-/// no reads.
+/// still holds the write lock (before its commit is visible), so an event waits for the write lock to be free
+/// (<see cref="SqliteDriver.WaitForWriters"/>) before it looks. Idle, this costs nothing: no events, no reads.
 /// </summary>
 internal sealed class SqliteListener : IQueueListener
 {
@@ -56,10 +55,10 @@ internal sealed class SqliteListener : IQueueListener
             if (remaining <= TimeSpan.Zero) return false;
             var signalled = _signal.Wait(remaining);
             if (Volatile.Read(ref _poked) == 1) continue;
-            if (_db.DataVersion() != _seenVersion) return true;
-            if (!signalled || !waitForWriters) continue;
-            // Someone is writing, or we were: once the write lock is free, any commit behind the event is visible.
-            _db.WaitForWriters();
+            // Someone is writing, or we were: once the write lock is free, any commit behind the event is visible. Wait
+            // for it even when an earlier change is visible already: returning on that one alone would spend this
+            // event's wake-up on a look that misses the commit still in progress, and its commit raises no other event.
+            if (signalled && waitForWriters) _db.WaitForWriters();
             if (_db.DataVersion() != _seenVersion) return true;
         }
     }
